@@ -1,0 +1,123 @@
+"""Gradients without calculus: nudge a weight, watch the loss, divide.
+
+From seeds 000 and 001 (``000_0b34a86e7afa18a8.txt``,
+``001_a7e2f4d6072a85ab.txt``). A model with no hidden layer, ``y = w*x + b``,
+is fitted to x = 1, 2, 3, 4. Its gradient is never derived: each weight is
+nudged by h = 0.0001, the change in the loss is measured, and the ratio
+serves as the slope. Seed 001 fits ``y = 3x`` with three learning rates and
+watches w creep (0.01), oscillate and settle (0.1), and blow up and then get
+stuck (1). The sticking is a float32 effect, explained in ``update_weights``.
+
+Functions, in order:
+    feed_forward    the loss (MSE) of the weights on the data
+    update_weights  one gradient-descent step with finite-difference gradients
+"""
+
+# Imported for you to use; unused until you write your solution.
+from copy import deepcopy  # noqa: F401
+
+import numpy as np  # noqa: F401
+
+
+def feed_forward(inputs, outputs, weights):
+    """Return the mean squared error of the linear model on the data.
+
+    ::
+
+        pred = inputs @ W + b
+        L    = (1/N) * sum_n (pred[n, 0] - outputs[n, 0])^2
+
+    Parameters
+    ----------
+    inputs : array_like of shape (N, P)
+        One sample per row; nested lists work (the seeds pass
+        ``[[1], [2], [3], [4]]``).
+    outputs : array_like of shape (N, 1)
+        The targets; nested lists work too.
+    weights : list of two ndarrays
+        ``[W, b]`` with W of shape (P, 1) and b of shape (1, 1); float32 in
+        the seeds.
+
+    Returns
+    -------
+    float
+        The loss, as a Python float. The weights are not modified.
+
+    Examples
+    --------
+    Seed 001 data ``x = [[1], [2], [3], [4]]``, ``y = [[3], [6], [9], [12]]``
+    with zero weights: every prediction is 0, so the loss is
+    ``(9 + 36 + 81 + 144) / 4 = 67.5``.
+    """
+    # TODO: return the mean squared error of the predictions.
+    #   1. Predict: the dot product of inputs with weights[0] (np.dot accepts
+    #      nested lists), plus the bias weights[1].
+    #   2. Subtract the outputs and square every difference.
+    #   3. Return the mean of the squares as a Python float.
+    raise NotImplementedError("numeric_gradients.feed_forward: not started")
+
+
+def update_weights(inputs, outputs, weights, lr):
+    """Take one gradient-descent step using forward finite-difference gradients.
+
+    For every element ``theta`` of every array in ``weights``, with all the
+    other elements kept at their original values::
+
+        dL/dtheta ~ (L(theta + h) - L(theta)) / h,     h = 0.0001
+        theta_next = theta - lr * dL/dtheta
+
+    where L is ``feed_forward(inputs, outputs, .)``. Every gradient is
+    measured at the ORIGINAL weights, never at partly updated ones, so the
+    order of the loop does not matter. The nudge is added in place to one
+    element of a deep copy of the weights, so it is rounded to the weights'
+    own dtype (float32 in the seeds).
+
+    Parameters
+    ----------
+    inputs : array_like of shape (N, P)
+        One sample per row; nested lists work.
+    outputs : array_like of shape (N, 1)
+        The targets; nested lists work.
+    weights : list of two ndarrays
+        ``[W, b]`` with W of shape (P, 1) and b of shape (1, 1); float32 in
+        the seeds. Not modified.
+    lr : float
+        The learning rate.
+
+    Returns
+    -------
+    list of two ndarrays
+        ``[W_next, b_next]``: new arrays with the same shapes and dtypes as
+        ``weights``.
+
+    Examples
+    --------
+    Seed 001: ``x = [[1], [2], [3], [4]]``, ``y = [[3], [6], [9], [12]]`` and
+    ``W = b = 0`` in float32. The true slope of the loss in W is -45 there
+    (the forward difference measures about -44.9993), so one step moves W
+    to about 0.45 with lr = 0.01, 4.5 with lr = 0.1 and 45 with lr = 1, the
+    numbers seed 001 reports.
+
+    At lr = 1 the steps overshoot further each time (W is about 45, then
+    about -654, then about 12755), so |W| passes 1000 within three epochs,
+    and then W stops moving for good. The loss is not flat there; float32
+    is. Near 12755 neighbouring float32 numbers are 2^-10 (about 0.001)
+    apart, so adding 0.0001 to a weight that large rounds straight back to
+    the same weight (the step is less than half a unit in the last place):
+    the measured loss change is exactly 0, and so is the gradient. The same
+    holds for every float32 of magnitude 2048 or more, and b (about 3766)
+    freezes too. Seed 001 puts it as the nudge changing the loss too little
+    for the weight ever to reach the optimum.
+    """
+    # TODO: one gradient-descent step with finite-difference gradients.
+    #   1. Compute the loss at the original weights with feed_forward.
+    #   2. Make a deep copy of the weights (copy.deepcopy) to hold the result.
+    #   3. For each layer i of the weights, and for each index of that layer
+    #      (np.ndenumerate gives the indices):
+    #      a. Take a fresh deep copy of the ORIGINAL weights and add 0.0001 to
+    #         element [i][index] in place (so in the weights' own dtype).
+    #      b. Compute the loss with that perturbed copy.
+    #      c. Gradient = (perturbed loss - original loss) / 0.0001.
+    #      d. Subtract lr * gradient from element [i][index] of the result copy.
+    #   4. Return the result copy as a list. Never write into `weights` itself.
+    raise NotImplementedError("numeric_gradients.update_weights: not started")

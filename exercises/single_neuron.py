@@ -1,0 +1,207 @@
+"""One neuron, one sample: gradient descent worked out by hand.
+
+From seed 003 (``003_3261bf8e19f34bf4.txt``). A neuron with two inputs predicts
+``y_hat = w1*x_1 + w2*x_2 + b`` for a single sample and is scored with the
+loss ``L = 1/2 (y_hat - y)^2``. The chain rule gives each parameter a gradient
+of one short line, and stepping every parameter against its gradient, epoch
+after epoch, pulls the prediction onto the target. The seed's sample is
+``x_1 = 2, x_2 = -1, y = 1`` with starting weights ``[-0.5, 0.5, 1.5]``.
+
+Functions, in order:
+    y_hat          the forward pass: the neuron's prediction
+    gradient_w1    dL/dw1
+    gradient_w2    dL/dw2
+    gradient_b     dL/db
+    adapt_weights  repeat the update for a number of epochs
+"""
+
+# Imported for you to use; unused until you write your solution.
+import numpy as np  # noqa: F401
+
+
+def y_hat(x_1, x_2, w):
+    """Predict the neuron's output for one sample.
+
+    The forward pass, with the weights packed as ``w = [w1, w2, b]``::
+
+        y_hat = w1 * x_1 + w2 * x_2 + b
+
+    Parameters
+    ----------
+    x_1, x_2 : float
+        The sample's two inputs.
+    w : sequence of 3 floats, or ndarray of shape (3,), float64
+        The weights ``[w1, w2, b]``; the bias is the last entry.
+
+    Returns
+    -------
+    float
+        The prediction, as a Python float.
+
+    Examples
+    --------
+    Seed 003: ``y_hat(2, -1, [-0.5, 0.5, 1.5])`` is ``0.0``; after one
+    update, ``y_hat(2, -1, [-0.3, 0.4, 1.6])`` is ``0.6`` (up to rounding).
+    """
+    # TODO: compute the neuron's prediction for one sample.
+    #   1. Multiply x_1 by the first weight w[0] and x_2 by the second, w[1].
+    #   2. Add the two products and the bias, the last entry w[2].
+    #   3. Return the sum as a Python float (convert it with float()).
+    raise NotImplementedError("single_neuron.y_hat: not started")
+
+
+def gradient_w1(y_hat, y, x_1):
+    """Return dL/dw1, the slope of the loss along the first weight.
+
+    With ``L = 1/2 (y_hat - y)^2`` and ``y_hat = w1*x_1 + w2*x_2 + b``, the
+    chain rule gives::
+
+        dL/dw1 = dL/dy_hat * dy_hat/dw1 = (y_hat - y) * x_1
+
+    The 1/2 in the loss is there to cancel the 2 that differentiating the
+    square brings down.
+
+    Parameters
+    ----------
+    y_hat : float
+        The prediction for this sample (the number, not the function).
+    y : float
+        The target.
+    x_1 : float
+        The input that ``w1`` multiplies.
+
+    Returns
+    -------
+    float
+        ``(y_hat - y) * x_1``.
+
+    Examples
+    --------
+    Seed 003: ``gradient_w1(0.0, 1, 2)`` is ``-2.0``. The gradient is
+    negative, so the update ``w1 - alpha * (-2.0)`` raises ``w1``.
+    """
+    # TODO: return dL/dw1 for L = 1/2 (y_hat - y)^2.
+    #   1. Compute the error of the prediction: the prediction minus the target.
+    #   2. Multiply it by x_1, the input that w1 multiplies (chain rule).
+    #   3. Return the product as a Python float.
+    raise NotImplementedError("single_neuron.gradient_w1: not started")
+
+
+def gradient_w2(y_hat, y, x_2):
+    """Return dL/dw2, the slope of the loss along the second weight.
+
+    With ``L = 1/2 (y_hat - y)^2`` and ``y_hat = w1*x_1 + w2*x_2 + b``::
+
+        dL/dw2 = dL/dy_hat * dy_hat/dw2 = (y_hat - y) * x_2
+
+    Parameters
+    ----------
+    y_hat : float
+        The prediction for this sample (the number, not the function).
+    y : float
+        The target.
+    x_2 : float
+        The input that ``w2`` multiplies.
+
+    Returns
+    -------
+    float
+        ``(y_hat - y) * x_2``.
+
+    Examples
+    --------
+    Seed 003: ``gradient_w2(0.0, 1, -1)`` is ``1.0``.
+    """
+    # TODO: return dL/dw2 for L = 1/2 (y_hat - y)^2.
+    #   1. Compute the error of the prediction: the prediction minus the target.
+    #   2. Multiply it by x_2, the input that w2 multiplies.
+    #   3. Return the product as a Python float.
+    raise NotImplementedError("single_neuron.gradient_w2: not started")
+
+
+def gradient_b(y_hat, y):
+    """Return dL/db, the slope of the loss along the bias.
+
+    The bias enters ``y_hat`` with coefficient 1, so ``dy_hat/db = 1`` and::
+
+        dL/db = dL/dy_hat * 1 = y_hat - y
+
+    Parameters
+    ----------
+    y_hat : float
+        The prediction for this sample (the number, not the function).
+    y : float
+        The target.
+
+    Returns
+    -------
+    float
+        ``y_hat - y``.
+
+    Examples
+    --------
+    Seed 003: ``gradient_b(0.0, 1)`` is ``-1.0``.
+    """
+    # TODO: return dL/db for L = 1/2 (y_hat - y)^2.
+    #   1. The bias enters y_hat with coefficient 1, so dy_hat/db = 1.
+    #   2. The gradient is therefore just the error: prediction minus target.
+    #   3. Return it as a Python float.
+    raise NotImplementedError("single_neuron.gradient_b: not started")
+
+
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    """Run ``epochs`` steps of gradient descent on one sample; return the weights.
+
+    Each epoch makes one prediction and then moves every parameter against
+    its gradient, all three gradients taken from that same prediction::
+
+        y_hat = w1 * x_1 + w2 * x_2 + b        (before any weight changes)
+        w1 <- w1 - alpha * (y_hat - y) * x_1
+        w2 <- w2 - alpha * (y_hat - y) * x_2
+        b  <- b  - alpha * (y_hat - y)
+
+    Parameters
+    ----------
+    x_1, x_2 : float
+        The sample's two inputs.
+    y : float
+        The target.
+    initial_weights : sequence of 3 floats, or ndarray of shape (3,)
+        The starting ``[w1, w2, b]``. It is not modified: the function works
+        on a float64 copy.
+    epochs : int
+        How many updates to make. With ``epochs=0`` the result is a copy of
+        the initial weights.
+    alpha : float, default 0.1
+        The learning rate (the seed's value).
+
+    Returns
+    -------
+    ndarray of shape (3,), float64
+        The weights ``[w1, w2, b]`` after the last epoch, in a new array.
+
+    Examples
+    --------
+    Seed 003, ``adapt_weights(2, -1, 1, [-0.5, 0.5, 1.5], epochs)``: one
+    epoch gives ``[-0.3, 0.4, 1.6]`` and two give ``[-0.22, 0.36, 1.64]``
+    (up to rounding); with more epochs the weights approach
+    ``[-1/6, 1/3, 5/3]``. Every update moves the weights along
+    ``[x_1, x_2, 1] = [2, -1, 1]``, and each epoch multiplies the error
+    ``y_hat - y`` by ``1 - alpha * (x_1^2 + x_2^2 + 1) = 0.4``, so the
+    predictions run 0.6, 0.84, 0.936, ... towards 1.
+
+    Unlike the seed, which wrote into the caller's array and printed the
+    weights, this returns them and leaves ``initial_weights`` alone.
+    """
+    # TODO: run `epochs` steps of gradient descent and return the weights.
+    #   1. Make a float64 NumPy copy of initial_weights to work on, so the
+    #      caller's weights are never changed.
+    #   2. Repeat `epochs` times:
+    #      a. Call this module's y_hat() once with the current weights and keep
+    #         the prediction (do not name the variable y_hat: that hides the
+    #         function).
+    #      b. Compute all three gradients from that one prediction with
+    #         gradient_w1, gradient_w2 and gradient_b.
+    #      c. Only then update: each weight minus alpha times its gradient.
+    #   3. Return the copy (with epochs=0 it still holds the initial values).
+    raise NotImplementedError("single_neuron.adapt_weights: not started")

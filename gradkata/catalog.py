@@ -1,0 +1,85 @@
+"""The six exercises, in the order a learner takes them.
+
+This is the one place that names them: the pytest plugin, the score table,
+the class grader and the CLI all read it. To add an exercise, add a row here,
+write ``exercises/<name>.py`` and ``solutions/<name>.py``, a graded test file
+``tests/test_<name>.py`` and its hints in ``gradkata/hints.toml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Exercise:
+    number: int
+    name: str  # module name, in exercises/ and solutions/
+    title: str
+    seed: str  # where the exercise comes from
+    functions: Tuple[str, ...]  # in the order a learner should write them
+    points: int  # what its graded tests add up to
+
+
+EXERCISES: Tuple[Exercise, ...] = (
+    Exercise(
+        1,
+        "single_neuron",
+        "One neuron, one sample, gradients by the chain rule",
+        "seed 003",
+        ("y_hat", "gradient_w1", "gradient_w2", "gradient_b", "adapt_weights"),
+        15,
+    ),
+    Exercise(
+        2,
+        "loop_gradients",
+        "A full-batch step, one sample at a time",
+        "seed 004",
+        ("calculate_gradients",),
+        15,
+    ),
+    Exercise(
+        3,
+        "vectorized",
+        "Forward, loss and backward with matrices",
+        "seed 002",
+        ("forward", "calculate_loss", "backward"),
+        20,
+    ),
+    Exercise(
+        4,
+        "numeric_gradients",
+        "Gradients by nudging each weight (finite differences)",
+        "seeds 000 and 001",
+        ("feed_forward", "update_weights"),
+        15,
+    ),
+    Exercise(
+        5,
+        "gradient_check",
+        "Your own gradient checker",
+        "CS231n-style central differences",
+        ("numerical_gradient", "relative_error", "check_gradient"),
+        20,
+    ),
+    Exercise(
+        6,
+        "learning_rate",
+        "When does gradient descent converge?",
+        "seed 001",
+        ("critical_learning_rate", "classify_learning_rate"),
+        15,
+    ),
+)
+
+TOTAL_POINTS = sum(e.points for e in EXERCISES)
+NAMES: Tuple[str, ...] = tuple(e.name for e in EXERCISES)
+
+
+def find(name: str) -> Optional[Exercise]:
+    """The exercise called ``name`` (its module name or its number), or None."""
+    for exercise in EXERCISES:
+        if name in (exercise.name, str(exercise.number)):
+            return exercise
+    return None

@@ -1,0 +1,81 @@
+"""The learner's module as the graded tests see it.
+
+``LearnerModule(folder, "vectorized", reference)`` looks like the module: its
+attributes are functions. Calling one runs the learner's code in a sandbox
+worker (:mod:`gradkata.sandbox`), remembers a readable description of the call
+for messages, and fails with a clear message if the call changed any of the
+caller's arguments: every function of the kata leaves its inputs as it found
+them (seed 000 copies its weights with ``deepcopy`` for that reason).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, List, Optional, Tuple
+
+from .sandbox import Sandbox
+from .verdict import Mistake, describe_call, modified
+
+
+class LearnerFunction:
+    """One function of the learner's module, called in the sandbox."""
+
+    def __init__(self, sandbox: Sandbox, module: str, name: str,
+                 signature: Optional[inspect.Signature]) -> None:
+        self._sandbox = sandbox
+        self.__name__ = name
+        self.qualname = f"{module}.{name}"
+        self._signature = signature
+        self.last_call = f"{self.qualname}(...)"
+
+    def _named(self, args: tuple, kwargs: Dict[str, Any]) -> List[Tuple[Optional[str], Any]]:
+        if self._signature is not None:
+            try:
+                bound = self._signature.bind(*args, **kwargs)
+                return list(bound.arguments.items())
+            except TypeError:
+                pass
+        return [(None, a) for a in args] + list(kwargs.items())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        named = self._named(args, kwargs)
+        self.last_call = describe_call(self.qualname, named)
+        result, changed = self._sandbox.call(self.__name__, args, kwargs,
+                                             f"running {self.last_call}")
+        for key, after in changed.items():
+            before = args[key] if isinstance(key, int) else kwargs[key]
+            change = modified(before, after)
+            if change:
+                label = named[key][0] if isinstance(key, int) else key
+                raise Mistake(
+                    f"Called {self.last_call}.\nAfterwards the caller's `{label}` was "
+                    f"different: {change}. Your function changed its input in place. Work on "
+                    "a copy (np.copy, or copy.deepcopy as seed 000 does) or build new arrays "
+                    "(w - lr * g rather than w -= lr * g); if you perturb an element on "
+                    "purpose, put the saved value back afterwards."
+                )
+        return result
+
+
+class LearnerModule:
+    """A learner's exercise module, run in its own worker process."""
+
+    def __init__(self, folder: str, module: str, reference: Any = None) -> None:
+        self.name = module
+        self.sandbox = Sandbox(folder, module)
+        self._reference = reference
+        self._functions: Dict[str, LearnerFunction] = {}
+
+    def __getattr__(self, name: str) -> LearnerFunction:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._functions:
+            signature = None
+            ref = getattr(self._reference, name, None)
+            if callable(ref):
+                signature = inspect.signature(ref)
+            self._functions[name] = LearnerFunction(self.sandbox, self.name, name, signature)
+        return self._functions[name]
+
+    def close(self) -> None:
+        self.sandbox.close()

@@ -1,0 +1,330 @@
+"""The kata's pytest plugin: which implementation is graded, points, and kind reports.
+
+Loaded by ``-p gradkata.plugin`` in the kata's pytest configuration (never
+by an entry point, so installing gradkata changes no other project's runs).
+
+- ``--impl`` / ``GRADKATA_IMPL`` / ini ``gradkata_impl`` (first found wins):
+  ``exercises`` (the default), ``solutions``, or a folder of the six modules.
+- fixtures ``learner`` (the graded module, run in a sandbox worker) and
+  ``reference`` (the same module from ``solutions/``, in this process).
+- marker ``points(n)``: what a test is worth (module ``pytestmark`` sets a
+  file's default; 1 without either). Marker ``exercise(name)``: which
+  exercise a test grades, when its file is not ``test_<name>.py``.
+- a learner's mistake is reported as its message, not a traceback; a stub
+  that still raises NotImplementedError is one "not started" line.
+- at the end, a score table and one next step; ``--gradescope FILE`` writes
+  Gradescope's results.json; ``--gradekata-raw FILE`` the per-test results.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, Generator, List, Optional, Tuple
+
+import pytest
+
+from . import catalog, sandbox, scoring
+from .learner import LearnerModule
+from .sandbox import LearnerAbort, LearnerError
+from .verdict import Mistake
+
+IMPL_HELP = ("which implementation to grade: 'exercises' (default), 'solutions', "
+             "or a folder holding the six exercise modules")
+
+_state_key = pytest.StashKey["_State"]()
+
+
+class _State:
+    def __init__(self, folder: Path, label: str, source: str, rootdir: Path) -> None:
+        self.folder = folder
+        self.label = label  # how the folder is named to the learner
+        self.source = source  # where the setting came from
+        self.rootdir = rootdir
+        self.results: Dict[str, scoring.TestResult] = {}
+        self.learners: List[LearnerModule] = []
+        self.references: Dict[str, ModuleType] = {}
+        self.started = time.monotonic()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradkata")
+    group.addoption("--impl", dest="gradkata_impl", default=None, metavar="FOLDER",
+                    help=IMPL_HELP + "; also GRADKATA_IMPL and the ini value gradkata_impl")
+    parser.addini("gradkata_impl", IMPL_HELP, default="exercises")
+    group.addoption("--gradescope", dest="gradkata_gradescope", default=None, metavar="FILE",
+                    help="write Gradescope's results.json to FILE")
+    group.addoption("--gradkata-raw", dest="gradkata_raw", default=None, metavar="FILE",
+                    help="write the per-test results as JSON to FILE (for gradkata grade)")
+
+
+def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
+    """The folder to grade, how to name it, and where the setting came from."""
+    value, source = config.getoption("gradkata_impl"), "--impl"
+    if not value:
+        value, source = os.environ.get("GRADKATA_IMPL"), "GRADKATA_IMPL"
+    if not value:
+        value, source = config.getini("gradkata_impl"), "the ini value gradkata_impl"
+        if not config.inipath or value == "exercises":
+            source = "the default"
+    rootdir = Path(config.rootpath)
+    if value in ("exercises", "solutions"):
+        folder = rootdir / value
+    else:
+        folder = Path(value).expanduser()
+        if not folder.is_absolute():
+            folder = Path(config.invocation_params.dir) / folder
+    if not folder.is_dir():
+        raise pytest.UsageError(f"gradkata: {source} names '{value}', which is not a folder. "
+                                f"Use 'exercises', 'solutions' or a folder of the six modules.")
+    label = f"{value.rstrip('/')}/"
+    return folder.resolve(), label, source
+
+
+def _register_hypothesis_profiles(config: pytest.Config) -> None:
+    from hypothesis import HealthCheck, settings
+
+    common: Dict[str, Any] = dict(
+        deadline=None,
+        derandomize=True,  # a grade never changes between runs
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=False,
+    )
+    settings.register_profile("gradkata", max_examples=15, **common)
+    settings.register_profile("ci", max_examples=150, **common)
+    chosen = None
+    try:
+        chosen = config.getoption("hypothesis_profile")
+    except ValueError:
+        pass
+    if chosen is None:
+        settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gradkata"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "points(n): what a graded test is worth")
+    config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
+    folder, label, source = resolve_impl(config)
+    config.stash[_state_key] = _State(folder, label, source, Path(config.rootpath))
+    _register_hypothesis_profiles(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    state = config.stash[_state_key]
+    return f"gradkata: grading {state.label} ({state.folder}), set by {state.source}"
+
+
+# --------------------------------------------------------------------------
+# Which exercise a test grades, and what it is worth
+
+
+def exercise_of(node: Any) -> Optional[str]:
+    marker = node.get_closest_marker("exercise")
+    if marker is not None:
+        return str(marker.args[0])
+    stem = Path(str(node.path)).stem
+    if stem.startswith("test_"):
+        rest = stem[len("test_"):]
+        for name in sorted(catalog.NAMES, key=len, reverse=True):
+            if rest == name or rest.startswith(name + "_"):
+                return name
+    return None
+
+
+def points_of(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("points")
+    return float(marker.args[0]) if marker is not None else 1.0
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: List[pytest.Item]) -> None:
+    state = config.stash[_state_key]
+    for item in items:
+        exercise = exercise_of(item)
+        if exercise is not None:
+            state.results[item.nodeid] = scoring.TestResult(
+                item.nodeid, item.name, exercise, points_of(item))
+
+
+# --------------------------------------------------------------------------
+# Fixtures
+
+
+def load_reference(rootdir: Path, name: str, cache: Dict[str, ModuleType]) -> ModuleType:
+    """The reference module ``solutions/<name>.py``, imported in this (the judge's) process."""
+    if name not in cache:
+        path = rootdir / "solutions" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"_gradkata_reference.{name}", path)
+        if spec is None or spec.loader is None or not path.exists():
+            raise RuntimeError(f"gradkata: the reference {path} is missing")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cache[name] = module
+    return cache[name]
+
+
+def _exercise_for(request: pytest.FixtureRequest) -> str:
+    name = exercise_of(request.node)
+    if name is None:
+        raise RuntimeError(f"gradkata: {request.node.nodeid} grades no known exercise: name "
+                           "the file test_<exercise>.py or mark it with exercise(name)")
+    return name
+
+
+@pytest.fixture(scope="module")
+def reference(request: pytest.FixtureRequest) -> ModuleType:
+    """The reference solution of this file's exercise (trusted, in-process)."""
+    state = request.config.stash[_state_key]
+    return load_reference(state.rootdir, _exercise_for(request), state.references)
+
+
+@pytest.fixture(scope="module")
+def learner(request: pytest.FixtureRequest, reference: ModuleType) -> Generator[LearnerModule, None, None]:
+    """The graded implementation of this file's exercise, run in a sandbox worker."""
+    state = request.config.stash[_state_key]
+    module = LearnerModule(str(state.folder), _exercise_for(request), reference)
+    state.learners.append(module)
+    yield module
+    module.close()
+    state.learners.remove(module)
+
+
+# --------------------------------------------------------------------------
+# Time limits: learner calls stop a little before pytest-timeout's own alarm,
+# which stays as the backstop for anything else.
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    seconds = float(settings.timeout)
+    margin = min(0.5, seconds / 10)
+    sandbox.set_deadline(time.monotonic() + seconds - margin, seconds)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    sandbox.set_deadline(None)
+
+
+# --------------------------------------------------------------------------
+# Reports
+
+
+def _learner_problem(excinfo: Any) -> Optional[BaseException]:
+    """The learner-facing exception behind a failure, looking inside exception groups."""
+    if excinfo is None:
+        return None
+    stack = [excinfo.value]
+    while stack:
+        exc = stack.pop(0)
+        if isinstance(exc, (LearnerAbort, LearnerError, Mistake)):
+            return exc
+        stack.extend(getattr(exc, "exceptions", ()))
+    return None
+
+
+def _timeout_message(excinfo: Any) -> Optional[str]:
+    if excinfo is None:
+        return None
+    text = str(excinfo.value)
+    if "Timeout" in text and "pytest-timeout" in text:
+        return ("This test ran past its time limit and was stopped. Is there a loop that "
+                "never ends in your code?")
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator:
+    outcome = yield
+    report = outcome.get_result()
+    state = item.config.stash[_state_key]
+    result = state.results.get(item.nodeid)
+    if call.when == "call":
+        printed = "\n".join(t for t in (m.sandbox.take_output() for m in state.learners) if t)
+        if printed:
+            report.sections.append(("What your code printed", printed))
+            if result is not None:
+                result.output = printed
+    if report.failed:
+        _explain(item, call, report)
+    if result is not None:
+        _record(result, report)
+
+
+def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+    """Replace the traceback of a learner's mistake by its message."""
+    problem = _learner_problem(call.excinfo)
+    message = problem.message if problem is not None else _timeout_message(call.excinfo)
+    if message is None:
+        return
+    status = getattr(problem, "status", "failed")
+    doc = (item.function.__doc__ or "").strip().splitlines() if hasattr(item, "function") else []
+    checks = f"What this test checks: {doc[0]}\n" if doc and status != "not started" else ""
+    report.longrepr = checks + message
+    report.gradkata_status = status  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if getattr(report, "gradkata_status", None) == "not started":
+        return "not started", "n", "NOT STARTED"
+    return None
+
+
+def _record(result: scoring.TestResult, report: pytest.TestReport) -> None:
+    """Fold one phase's report (setup, call, teardown) into the test's result."""
+    if report.when == "call" and report.passed:
+        result.status = "passed"
+    elif report.skipped and result.status == "not run":
+        result.status = "skipped"
+        result.message = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+    elif report.failed and result.status in ("not run", "passed"):
+        result.status = getattr(report, "gradkata_status", "failed")
+        result.message = str(report.longreprtext)[-scoring.OUTPUT_LIMIT:]
+    result.duration += report.duration
+
+
+# --------------------------------------------------------------------------
+# The end of the run
+
+
+def _graded(state: _State) -> List[scoring.TestResult]:
+    return list(state.results.values())
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash[_state_key]
+    results = _graded(state)
+    if not results:
+        return
+    rows = scoring.by_exercise(results)
+    terminalreporter.section(f"gradkata score: {state.label}", sep="=", bold=True)
+    for line in scoring.table(rows):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line("")
+    terminalreporter.write_line(scoring.next_step(rows, state.label))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(_state_key, None)
+    if state is None:
+        return
+    for module in list(state.learners):
+        module.close()
+    results = _graded(state)
+    elapsed = time.monotonic() - state.started
+    gradescope = session.config.getoption("gradkata_gradescope")
+    if gradescope:
+        scoring.write_gradescope(gradescope, results, elapsed,
+                                 header=f"gradkata: graded {state.label}")
+    raw = session.config.getoption("gradkata_raw")
+    if raw:
+        with open(raw, "w", encoding="utf-8") as out:
+            json.dump(scoring.raw(results), out)
+
+

@@ -1,0 +1,182 @@
+"""Points: from test outcomes to a score table and Gradescope's results.json.
+
+The score is derived from outcomes only: a test earns its points when it
+passed, nothing otherwise, and the total is the sum of the tests' scores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, Iterable, List, Optional
+
+from .catalog import EXERCISES
+
+OUTPUT_LIMIT = 4000  # characters of a test's message kept in results.json
+
+
+@dataclass
+class TestResult:
+    """One graded test's outcome."""
+
+    nodeid: str
+    name: str
+    exercise: str
+    points: float
+    status: str = "not run"  # passed | failed | not started | skipped | not run
+    message: str = ""
+    output: str = ""  # what the learner's code printed
+    duration: float = 0.0
+
+    @property
+    def earned(self) -> float:
+        return self.points if self.status == "passed" else 0.0
+
+
+@dataclass
+class ExerciseScore:
+    number: int
+    name: str
+    earned: float = 0.0
+    possible: float = 0.0
+    passed: int = 0
+    failed: int = 0
+    not_started: int = 0
+    other: int = 0
+    first_problem: Optional[TestResult] = field(default=None, repr=False)
+
+    @property
+    def tests(self) -> int:
+        return self.passed + self.failed + self.not_started + self.other
+
+    @property
+    def state(self) -> str:
+        if self.tests == 0:
+            return "no tests"
+        if self.passed == self.tests:
+            return "done"
+        if self.not_started == self.tests:
+            return "not started"
+        return "in progress"
+
+
+def by_exercise(results: Iterable[TestResult]) -> List[ExerciseScore]:
+    """Per-exercise scores, in the catalog's order, then any other exercise seen."""
+    rows: Dict[str, ExerciseScore] = {
+        e.name: ExerciseScore(e.number, e.name) for e in EXERCISES
+    }
+    for r in results:
+        row = rows.setdefault(r.exercise, ExerciseScore(len(rows) + 1, r.exercise))
+        row.possible += r.points
+        row.earned += r.earned
+        if r.status == "passed":
+            row.passed += 1
+        else:
+            if r.status == "failed":
+                row.failed += 1
+            elif r.status == "not started":
+                row.not_started += 1
+            else:
+                row.other += 1
+            if row.first_problem is None:
+                row.first_problem = r
+    return [row for row in rows.values() if row.tests]
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def bar(fraction: float, width: int = 20) -> str:
+    """A text progress bar: ``[#####.....]``."""
+    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def table(rows: List[ExerciseScore]) -> List[str]:
+    """The score table as lines of text."""
+    lines = [f"{'exercise':<22}{'points':>9}  {'passed':>6} {'failed':>6} {'not started':>11}"]
+    for row in rows:
+        label = f"{row.number} {row.name}"
+        points = f"{_num(row.earned)}/{_num(row.possible)}"
+        extra = f"  ({row.other} other)" if row.other else ""
+        lines.append(f"{label:<22}{points:>9}  {row.passed:>6} {row.failed:>6} "
+                     f"{row.not_started:>11}{extra}")
+    earned = sum(r.earned for r in rows)
+    possible = sum(r.possible for r in rows)
+    lines.append(f"{'total':<22}{_num(earned) + '/' + _num(possible):>9}  "
+                 f"{bar(earned / possible if possible else 0.0)}")
+    return lines
+
+
+def next_step(rows: List[ExerciseScore], folder_label: str) -> str:
+    """One clear next step for the learner."""
+    for row in rows:
+        problem = row.first_problem
+        if problem is None:
+            continue
+        if problem.status == "not started":
+            first_line = problem.message.splitlines()[0] if problem.message else ""
+            return (f"Next: {row.name} ({folder_label}{row.name}.py). {first_line.rstrip('.')}. "
+                    f"For a hint: gradkata hint {row.name}").strip()
+        return (f"Next: {row.name}: fix {problem.name} (its message is above). "
+                f"For a hint: gradkata hint {row.name}")
+    return "Every exercise passes. Well done."
+
+
+# --------------------------------------------------------------------------
+# Gradescope
+
+
+def _cut(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
+
+
+def gradescope_results(results: List[TestResult], execution_time: float,
+                       visibility: str = "visible", header: str = "") -> Dict[str, Any]:
+    """Gradescope's results.json as a dict (their autograder specification)."""
+    tests = []
+    for number, r in enumerate(results, start=1):
+        output = r.message if r.status != "passed" else ""
+        if r.status == "not started":
+            output = output or "not started"
+        if r.output:
+            output += "\n\nWhat your code printed:\n" + r.output
+        exercise = next((e for e in EXERCISES if e.name == r.exercise), None)
+        tests.append({
+            "name": f"{r.exercise}: {r.name}",
+            "number": f"{exercise.number if exercise else 0}.{number}",
+            "score": r.earned,
+            "max_score": r.points,
+            "status": "passed" if r.status == "passed" else "failed",
+            "output": _cut(output.strip()),
+            "visibility": "visible",
+            "tags": [r.exercise],
+        })
+    rows = by_exercise(results)
+    return {
+        "score": sum(t["score"] for t in tests),
+        "execution_time": round(execution_time, 3),
+        "output": "\n".join(([header] if header else []) + table(rows)),
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write_gradescope(path: str, results: List[TestResult], execution_time: float,
+                     header: str = "") -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(gradescope_results(results, execution_time, header=header), out, indent=2)
+        out.write("\n")
+
+
+def results_from_json(data: Dict[str, Any]) -> List[TestResult]:
+    """Read back the per-test results that :func:`write_raw` saved."""
+    return [TestResult(**item) for item in data["results"]]
+
+
+def raw(results: List[TestResult]) -> Dict[str, Any]:
+    return {"results": [asdict(r) for r in results]}

@@ -1,0 +1,1 @@
+"""Reference solutions for the gradkata exercises, one module per exercise."""

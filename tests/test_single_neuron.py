@@ -1,0 +1,133 @@
+"""Exercise 1, single_neuron (seed 003): one neuron, one sample, L = 1/2 (y_hat - y)^2."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gradkata import gradcheck
+from gradkata.verdict import expect_close, expect_true
+
+pytestmark = pytest.mark.points(2)
+
+# Seed 003's sample and starting weights.
+X1, X2, Y = 2, -1, 1
+W0 = [-0.5, 0.5, 1.5]
+
+moderate = st.floats(-4, 4, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+
+
+def loss(x_1, x_2, y):
+    """L(w) = 1/2 (x_1 w1 + x_2 w2 + b - y)^2, in float64, for the trusted checker."""
+    return lambda w: 0.5 * (x_1 * w[0] + x_2 * w[1] + w[2] - y) ** 2
+
+
+@pytest.mark.points(1)
+def test_y_hat_matches_the_seed(learner):
+    """y_hat gives seed 003's predictions: 0.0 at the start, 0.6 after one update."""
+    expect_close(learner.y_hat(X1, X2, np.array(W0)), 0.0, call=learner.y_hat)
+    expect_close(learner.y_hat(X1, X2, np.array([-0.3, 0.4, 1.6])), 0.6, rtol=1e-12,
+                 call=learner.y_hat)
+
+
+@given(x_1=moderate, x_2=moderate, w=st.lists(moderate, min_size=3, max_size=3))
+def test_y_hat_matches_the_reference(learner, reference, x_1, x_2, w):
+    """y_hat is x_1*w1 + x_2*w2 + b for any inputs, weights as a list or an array."""
+    for weights in (w, np.array(w)):
+        got = learner.y_hat(x_1, x_2, weights)
+        expect_close(got, reference.y_hat(x_1, x_2, weights), rtol=1e-12, atol=1e-12,
+                     call=learner.y_hat, hint="The bias is the last weight, w[2].")
+
+
+def test_gradients_match_the_seed(learner):
+    """At seed 003's start (y_hat = 0, y = 1) the gradients are -2, 1 and -1."""
+    expect_close(learner.gradient_w1(0.0, Y, X1), -2.0, call=learner.gradient_w1)
+    expect_close(learner.gradient_w2(0.0, Y, X2), 1.0, call=learner.gradient_w2)
+    expect_close(learner.gradient_b(0.0, Y), -1.0, call=learner.gradient_b)
+
+
+@pytest.mark.points(3)
+@given(x_1=moderate, x_2=moderate, y=moderate, w=st.lists(moderate, min_size=3, max_size=3))
+def test_gradients_match_numerical_gradient(learner, x_1, x_2, y, w):
+    """Each gradient equals the central-difference slope of L = 1/2 (y_hat - y)^2."""
+    w = np.array(w)
+    prediction = x_1 * w[0] + x_2 * w[1] + w[2]  # computed here, not by the learner's y_hat
+    numeric = gradcheck.numerical_gradient(loss(x_1, x_2, y), w)
+    scale = 1e-6 * (1 + np.max(np.abs(numeric)))
+    expect_close(learner.gradient_w1(prediction, y, x_1), numeric[0], rtol=1e-6, atol=scale,
+                 call=learner.gradient_w1, hint="dL/dw1 is (y_hat - y) * x_1.")
+    expect_close(learner.gradient_w2(prediction, y, x_2), numeric[1], rtol=1e-6, atol=scale,
+                 call=learner.gradient_w2, hint="dL/dw2 is (y_hat - y) * x_2.")
+    expect_close(learner.gradient_b(prediction, y), numeric[2], rtol=1e-6, atol=scale,
+                 call=learner.gradient_b, hint="dL/db is (y_hat - y) times 1.")
+
+
+def test_adapt_weights_matches_the_seed_table(learner):
+    """Seed 003's table: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two."""
+    start = np.array(W0)
+    expect_close(learner.adapt_weights(X1, X2, Y, start, 0), start, call=learner.adapt_weights,
+                 hint="With epochs=0 nothing changes.")
+    expect_close(learner.adapt_weights(X1, X2, Y, start, 1), np.array([-0.3, 0.4, 1.6]),
+                 rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
+                 hint="One epoch is exactly one update of all three weights.")
+    expect_close(learner.adapt_weights(X1, X2, Y, W0, 2), np.array([-0.22, 0.36, 1.64]),
+                 rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
+                 hint="Take all three gradients from the same y_hat, computed before any "
+                      "weight changes in that epoch.")
+
+
+@pytest.mark.points(1)
+def test_adapt_weights_reaches_the_seeds_limit(learner):
+    """After many epochs the weights settle at seed 003's limit [-1/6, 1/3, 5/3].
+
+    Each epoch multiplies the error y_hat - y by 1 - alpha*(x_1^2 + x_2^2 + 1) = 0.4,
+    so 60 epochs leave 0.4**60 ~ 1e-24 of it.
+    """
+    expect_close(learner.adapt_weights(X1, X2, Y, np.array(W0), 60),
+                 np.array([-1 / 6, 1 / 3, 5 / 3]), rtol=1e-9, call=learner.adapt_weights)
+
+
+def closed_form(x_1, x_2, y, w0, epochs, alpha):
+    """Weights after `epochs` steps: every step moves along a = [x_1, x_2, 1] and
+    multiplies the residual r = y_hat - y by q = 1 - alpha*|a|^2, so
+    w_t = w_0 - alpha * r_0 * (1 + q + ... + q^(t-1)) * a."""
+    a = np.array([x_1, x_2, 1.0])
+    r0 = float(a @ w0) - y
+    q = 1 - alpha * (a @ a)
+    return w0 - alpha * r0 * sum(q**s for s in range(epochs)) * a
+
+
+@given(x_1=moderate, x_2=moderate, y=moderate, w=st.lists(moderate, min_size=3, max_size=3),
+       epochs=st.integers(0, 6), alpha=st.sampled_from([0.01, 0.03, 0.05]))
+def test_adapt_weights_matches_the_closed_form(learner, x_1, x_2, y, w, epochs, alpha):
+    """adapt_weights runs exactly `epochs` full steps at learning rate alpha, for any sample."""
+    w0 = np.array(w)
+    want = closed_form(x_1, x_2, y, w0, epochs, alpha)
+    scale = 1e-9 * (1 + np.max(np.abs(want)))
+    expect_close(learner.adapt_weights(x_1, x_2, y, w0, epochs, alpha=alpha), want,
+                 rtol=1e-9, atol=scale, start=w0, lr=alpha, call=learner.adapt_weights,
+                 hint="Use alpha (not a fixed 0.1) and make exactly `epochs` updates.")
+
+
+def test_adapt_weights_converges_below_and_diverges_above_the_critical_rate(learner):
+    """Gradient descent on one sample converges iff alpha < 2 / (x_1^2 + x_2^2 + 1).
+
+    For seed 003's sample that bound is 2/6: at 0.95 of it the error shrinks by
+    |1 - 1.9| = 0.9 per epoch and the loss never rises; at 1.05 of it the error
+    grows by 1.1 per epoch.
+    """
+    critical = 2 / (X1**2 + X2**2 + 1)
+    start = np.array(W0)
+    losses = []
+    for epochs in range(0, 201, 25):
+        w = learner.adapt_weights(X1, X2, Y, start, epochs, alpha=0.95 * critical)
+        losses.append(loss(X1, X2, Y)(np.asarray(w, float)))
+    expect_true(all(b <= a + 1e-12 for a, b in zip(losses, losses[1:])) and losses[-1] < 1e-15,
+                f"At alpha = 0.95 * 2/6 the loss every 25 epochs was {losses}: it should fall "
+                "steadily towards 0.", call=learner.adapt_weights)
+    w = learner.adapt_weights(X1, X2, Y, start, 100, alpha=1.05 * critical)
+    final = loss(X1, X2, Y)(np.asarray(w, float))
+    expect_true(final > 1e6 * loss(X1, X2, Y)(start),
+                f"At alpha = 1.05 * 2/6 the loss after 100 epochs was {final:.3g}: it should "
+                "have grown by 1.1**200, from 0.5 to about 1e8.",
+                call=learner.adapt_weights)
