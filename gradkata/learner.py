@@ -26,7 +26,7 @@ class LearnerFunction:
         self.__name__ = name
         self.qualname = f"{module}.{name}"
         self._signature = signature
-        self.last_call = f"{self.qualname}(...)"
+        self._last: Tuple[tuple, Dict[str, Any]] = ((), {})
 
     def _named(self, args: tuple, kwargs: Dict[str, Any]) -> List[Tuple[Optional[str], Any]]:
         if self._signature is not None:
@@ -37,15 +37,24 @@ class LearnerFunction:
                 pass
         return [(None, a) for a in args] + list(kwargs.items())
 
+    @property
+    def last_call(self) -> str:
+        """The last call, written out for a message: ``module.func(a=..., b=...)``.
+
+        Built only when a message needs it: rendering arrays costs more than a call.
+        """
+        args, kwargs = self._last
+        return describe_call(self.qualname, self._named(args, kwargs))
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        named = self._named(args, kwargs)
-        self.last_call = describe_call(self.qualname, named)
+        self._last = (args, kwargs)
         result, changed = self._sandbox.call(self.__name__, args, kwargs,
-                                             f"running {self.last_call}")
+                                             _Doing(self))
         for key, after in changed.items():
             before = args[key] if isinstance(key, int) else kwargs[key]
             change = modified(before, after)
             if change:
+                named = self._named(args, kwargs)
                 label = named[key][0] if isinstance(key, int) else key
                 raise Mistake(
                     f"Called {self.last_call}.\nAfterwards the caller's `{label}` was "
@@ -55,6 +64,19 @@ class LearnerFunction:
                     "purpose, put the saved value back afterwards."
                 )
         return result
+
+
+class _Doing:
+    """'running module.func(...)', rendered only if a message needs it."""
+
+    def __init__(self, function: LearnerFunction) -> None:
+        self.function = function
+
+    def __str__(self) -> str:
+        return f"running {self.function.last_call}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 class LearnerModule:
@@ -78,4 +100,4 @@ class LearnerModule:
         return self._functions[name]
 
     def close(self) -> None:
-        self.sandbox.close()
+        self.sandbox.close(graceful=True)

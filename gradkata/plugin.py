@@ -86,7 +86,7 @@ def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
 
 
 def _register_hypothesis_profiles(config: pytest.Config) -> None:
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     common: Dict[str, Any] = dict(
         deadline=None,
@@ -95,7 +95,10 @@ def _register_hypothesis_profiles(config: pytest.Config) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=False,
     )
-    settings.register_profile("gradkata", max_examples=15, **common)
+    # No shrinking by default: a learner sees the first failing example at once
+    # instead of waiting seconds for the smallest one.
+    settings.register_profile("gradkata", max_examples=15, **common,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate])
     settings.register_profile("ci", max_examples=150, **common)
     chosen = None
     try:

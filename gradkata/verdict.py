@@ -118,18 +118,18 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
 
 
 def _shape_note(got_shape: tuple, want_shape: tuple) -> str:
+    if want_shape == () and got_shape in ((1,), (1, 1)):
+        return " A single number was expected: return float(...) rather than a 1-element array."
+    if len(got_shape) == len(want_shape) and got_shape == tuple(reversed(want_shape)):
+        return " It looks transposed: check the order in a matrix product (x.T @ r, not r.T @ x)."
     try:
         both = np.broadcast_shapes(got_shape, want_shape)
     except ValueError:
-        both = None
-    if len(got_shape) == len(want_shape) and got_shape == tuple(reversed(want_shape)):
-        return " It looks transposed: check the order in a matrix product (x.T @ r, not r.T @ x)."
-    if both is not None and both != want_shape:
-        return (f" Shapes {got_shape} and {want_shape} broadcast to {both}: an (N,) array "
-                "meeting an (N, 1) one makes an N x N table. Keep the shapes of the "
-                "docstring (reshape, or keepdims=True).")
-    if want_shape == () and got_shape in ((1,), (1, 1)):
-        return " A single number was expected: return float(...) rather than a 1-element array."
+        return ""
+    if got_shape and want_shape and both != want_shape and both == got_shape:
+        return (f" Shapes {got_shape} and {want_shape}: somewhere an (N,) array met an "
+                "(N, 1) one and broadcast into an N x N table, or a sum lost keepdims. Keep "
+                "the shapes of the docstring (reshape, or keepdims=True).")
     return ""
 
 

@@ -1,0 +1,219 @@
+"""The grader itself: score table, time limits, cut output, Gradescope results,
+the implementation switch, and class grading that hostile submissions cannot break.
+
+These run the real graded suite in subprocesses, on folders built from the
+reference with one exercise replaced.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gradkata import catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL = {e.name: e.points for e in catalog.EXERCISES}
+
+
+def run_pytest(*args: str, env: dict = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, **(env or {}))
+    environment.pop("GRADKATA_IMPL", None) if "GRADKATA_IMPL" not in (env or {}) else None
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=ROOT, capture_output=True, text=True, env=environment,
+                          timeout=timeout)
+
+
+def submission(tmp_path: Path, name: str, single_neuron: str = None) -> Path:
+    """A folder with the reference's six modules, single_neuron.py replaced if given."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for path in (ROOT / "solutions").glob("*.py"):
+        if path.name != "__init__.py":
+            shutil.copy(path, folder)
+    if single_neuron is not None:
+        (folder / "single_neuron.py").write_text(single_neuron)
+    return folder
+
+
+def with_y_hat(body: str, header: str = "") -> str:
+    """The reference single_neuron.py with y_hat's body replaced by ``body``."""
+    source = (ROOT / "solutions" / "single_neuron.py").read_text()
+    old = "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n"
+    assert source.count(old) == 1
+    return header + source.replace(old, body)
+
+
+def test_untouched_stubs_score_zero_in_a_few_lines():
+    proc = run_pytest()
+    out = proc.stdout
+    assert proc.returncode == 1
+    assert "Traceback" not in out and "NotImplementedError" not in out.split("gradkata score")[0]
+    assert "0/100" in out
+    table = out.split("gradkata score")[1].splitlines()
+    rows = [line for line in table if line[:1].isdigit()]
+    assert len(rows) == 6
+    for row in rows:
+        cells = row.split()
+        assert cells[2].startswith("0/"), row
+        assert cells[3] == "0" and cells[4] == "0" and int(cells[5]) > 0, row
+    assert len(out.splitlines()) < 40
+    assert "Next: single_neuron" in out
+
+
+def test_solutions_score_every_point():
+    proc = run_pytest("--impl", "solutions")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "100/100" in proc.stdout
+    assert " skipped" not in proc.stdout
+
+
+def test_points_add_up_to_the_catalog(tmp_path):
+    raw = tmp_path / "raw.json"
+    run_pytest("--impl", "solutions", "--gradkata-raw", str(raw))
+    results = json.loads(raw.read_text())["results"]
+    per = {}
+    for r in results:
+        per[r["exercise"]] = per.get(r["exercise"], 0) + r["points"]
+    assert per == FULL
+    assert sum(per.values()) == 100
+
+
+def test_the_implementation_comes_from_the_environment_and_is_named_in_the_header():
+    proc = run_pytest("tests/test_single_neuron.py", env={"GRADKATA_IMPL": "solutions"})
+    assert proc.returncode == 0
+    assert "grading solutions/" in proc.stdout and "set by GRADKATA_IMPL" in proc.stdout
+
+
+def test_a_folder_that_does_not_exist_is_a_clear_usage_error():
+    proc = run_pytest("--impl", "no/such/folder")
+    assert proc.returncode == 4
+    assert "--impl names 'no/such/folder', which is not a folder" in proc.stderr
+
+
+def test_a_missing_module_counts_as_not_started(tmp_path):
+    folder = submission(tmp_path, "partial")
+    (folder / "single_neuron.py").unlink()
+    proc = run_pytest("--impl", str(folder), "tests/test_single_neuron.py")
+    assert proc.returncode == 1
+    assert "there is no single_neuron.py" in proc.stdout
+    assert "Traceback" not in proc.stdout
+
+
+def test_a_loop_that_never_ends_fails_with_a_message_and_the_run_goes_on(tmp_path):
+    folder = submission(tmp_path, "loop", with_y_hat("    while True:\n        pass\n"))
+    started = time.monotonic()
+    proc = run_pytest("--impl", str(folder), "-o", "timeout=1", "tests/test_single_neuron.py",
+                      "tests/test_vectorized.py")
+    assert time.monotonic() - started < 60
+    assert "was still running after 1 s" in proc.stdout
+    assert "loop that never ends" in proc.stdout
+    assert "did not finish in an earlier test" in proc.stdout  # not waited for again
+    table = proc.stdout.split("gradkata score")[1]
+    assert f"{FULL['vectorized']}/{FULL['vectorized']}" in table
+
+
+def test_what_learner_code_prints_is_cut_and_reported(tmp_path):
+    chatty = with_y_hat('    print("gradient descent! " * 500_000)\n'
+                        "    return float(x_1 * w[0] + x_2 * w[1] + w[2] + 1)\n")
+    folder = submission(tmp_path, "chatty", chatty)
+    results = tmp_path / "results.json"
+    proc = run_pytest("--impl", str(folder), "--gradescope", str(results),
+                      "tests/test_single_neuron.py")
+    assert "What your code printed" in proc.stdout
+    assert "more characters cut" in proc.stdout
+    assert len(proc.stdout) < 100_000
+    data = json.loads(results.read_text())
+    assert all(len(t["output"]) < 10_000 for t in data["tests"])
+    assert any("What your code printed" in t["output"] for t in data["tests"])
+
+
+def test_gradescope_results_follow_their_schema_and_the_outcomes(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parent / "gradescope.schema.json").read_text())
+    broken = with_y_hat("    return float(x_1 * w[0] + x_2 * w[1])\n")  # bias forgotten
+    folder = submission(tmp_path, "broken", broken)
+    results = tmp_path / "results.json"
+    proc = run_pytest("--impl", str(folder), "--gradescope", str(results))
+    assert proc.returncode == 1
+    data = json.loads(results.read_text())
+    jsonschema.validate(data, schema)
+    assert data["score"] == sum(t["score"] for t in data["tests"])
+    assert all(t["score"] == (t["max_score"] if t["status"] == "passed" else 0)
+               for t in data["tests"])
+    single = [t for t in data["tests"] if t["tags"] == ["single_neuron"]]
+    assert any(t["status"] == "failed" for t in single)
+    assert data["score"] == 100 - sum(t["max_score"] for t in single if t["status"] == "failed")
+    assert sum(t["max_score"] for t in data["tests"]) == 100
+
+
+# --------------------------------------------------------------------------
+# Class grading against hostile submissions
+
+HOSTILE = {
+    "loops-forever": with_y_hat("    while True:\n        pass\n"),
+    "calls-os-exit": with_y_hat("    import os\n    os._exit(0)\n"),
+    "calls-sys-exit": with_y_hat("    import sys\n    sys.exit(0)\n"),
+    "raises-keyboard-interrupt": with_y_hat("    raise KeyboardInterrupt\n"),
+    "recurses-without-end": with_y_hat("    return y_hat(x_1, x_2, w)\n"),
+    "asks-for-terabytes": with_y_hat("    big = np.ones((1 << 20, 1 << 20))\n"
+                                     "    return float(big.sum())\n"),
+    "prints-megabytes": with_y_hat('    print("x" * 5_000_000)\n    return 0.0\n'),
+    "syntax-error": "def y_hat(x_1, x_2, w:\n    return 0\n",
+    "fails-to-import": "import a_module_that_does_not_exist\n",
+    "monkeypatches-numpy-and-pytest": with_y_hat(
+        "    return 0.0\n",
+        header="import numpy, numpy.testing, pytest\n"
+               "numpy.allclose = lambda *a, **k: True\n"
+               "numpy.isclose = lambda *a, **k: True\n"
+               "numpy.testing.assert_allclose = lambda *a, **k: None\n"
+               "pytest.approx = lambda *a, **k: a[0]\n"),
+    "hard-codes-the-seeds": (
+        "import numpy as np\n"
+        "def y_hat(x_1, x_2, w):\n    return 0.0 if list(w) == [-0.5, 0.5, 1.5] else 0.6\n"
+        "def gradient_w1(y_hat, y, x_1):\n    return -2.0\n"
+        "def gradient_w2(y_hat, y, x_2):\n    return 1.0\n"
+        "def gradient_b(y_hat, y):\n    return -1.0\n"
+        "def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):\n"
+        "    table = {0: [-0.5, 0.5, 1.5], 1: [-0.3, 0.4, 1.6], 2: [-0.22, 0.36, 1.64]}\n"
+        "    return np.array(table.get(epochs, [-1 / 6, 1 / 3, 5 / 3]))\n"),
+    "imports-the-reference": "from solutions.single_neuron import *  # noqa\n",
+}
+
+
+def test_class_grading_survives_hostile_submissions(tmp_path):
+    folders = [submission(tmp_path, name, code) for name, code in HOSTILE.items()]
+    folders.append(submission(tmp_path, "correct-but-chatty", with_y_hat(
+        '    print("thinking... " * 300_000)\n'
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n")))
+    table = tmp_path / "grades.csv"
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradkata", "grade", *map(str, folders), "--csv", str(table),
+         "--results", str(tmp_path / "results"), "--jobs", "2", "--timeout", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    elapsed = time.monotonic() - started
+    assert table.exists(), proc.stderr[-3000:]
+    rows = {row["submission"]: row for row in csv.DictReader(table.open())}
+    assert list(next(csv.reader(table.open()))) == [
+        "submission", "score", "max_score", *catalog.NAMES]
+    assert set(rows) == {f.name for f in folders}
+    for name, row in rows.items():
+        for exercise in catalog.NAMES:
+            earned = float(row[exercise])
+            if exercise == "single_neuron" and name != "correct-but-chatty":
+                assert earned < FULL[exercise], (name, row)
+            else:
+                assert earned == FULL[exercise], (name, exercise, row)
+        assert float(row["max_score"]) == 100
+        assert (tmp_path / "results" / name / "results.json").exists()
+    assert elapsed < 300
+    assert f"[{len(folders)}/{len(folders)}]" in proc.stderr

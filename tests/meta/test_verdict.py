@@ -1,0 +1,81 @@
+"""gradkata.verdict: what a learner is told when an answer is wrong."""
+
+import numpy as np
+import pytest
+
+from gradkata.verdict import Mistake, constant_ratio, expect_close, expect_true, modified, show
+
+
+def message(got, want, **kw):
+    kw.setdefault("call", "m.f(x=1)")
+    with pytest.raises(Mistake) as info:
+        expect_close(got, want, **kw)
+    return info.value.message
+
+
+def test_a_match_within_tolerance_passes():
+    expect_close(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]), call="m.f()")
+    expect_close((1.0, np.ones(2)), [1.0, np.ones(2)], call="m.f()")
+
+
+@pytest.mark.parametrize("factor, words", [(2.0, "exactly twice"), (0.5, "exactly half"),
+                                           (-1.0, "sign flipped"), (3.0, "exactly 3 times")])
+def test_a_constant_factor_is_named(factor, words):
+    want = np.array([[0.5, -1.5], [2.0, 4.0]])
+    text = message(factor * want, want)
+    assert text.startswith("Called m.f(x=1).")
+    assert words in text and "but the tests expected" in text
+
+
+def test_steps_are_read_from_the_starting_point():
+    start = np.array([1.0, 1.0])
+    want = start - 0.1 * np.array([2.0, -4.0])
+    assert "twice" in message(start - 0.2 * np.array([2.0, -4.0]), want, start=start, lr=0.1)
+    assert "learning rate was not used" in message(start - np.array([2.0, -4.0]), want,
+                                                   start=start, lr=0.1)
+    assert "Nothing moved" in message(start.copy(), want, start=start, lr=0.1)
+    assert "multiplied by the learning rate twice" in message(
+        start - 0.01 * np.array([2.0, -4.0]), want, start=start, lr=0.1)
+
+
+def test_shapes_are_explained():
+    assert "broadcast into an N x N table" in message(np.ones((3, 3)), np.ones((3, 1)))
+    assert "transposed" in message(np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3).T)
+    assert "return float(...)" in message(np.array([1.0]), 1.0)
+
+
+def test_wrong_kinds_of_answer_are_named():
+    assert "None (is there a `return` statement?)" in message(None, 1.0)
+    assert "expected 2 values (w_next, b_next)" in message(np.ones(2), (1.0, 2.0),
+                                                            parts=("w_next", "b_next"))
+    assert "nan or inf" in message(np.array([np.nan, 1.0]), np.array([1.0, 1.0]))
+    assert "dtype float64" in message(np.ones(2), np.ones(2, np.float32), dtype=np.float32)
+
+
+def test_hints_and_custom_factors_are_added():
+    text = message(10 * np.ones(2), np.ones(2), hint="Use the mean.",
+                   factors={10.0: "You summed where the mean belongs."})
+    assert text.endswith("Use the mean.") and "You summed" in text
+
+
+def test_constant_ratio_needs_every_element_to_agree():
+    assert constant_ratio([2.0, 4.0], [1.0, 2.0]) == pytest.approx(2.0)
+    assert constant_ratio([2.0, 5.0], [1.0, 2.0]) is None
+    assert constant_ratio([0.0, 0.0], [0.0, 0.0]) is None
+
+
+def test_modified_allows_rounding_but_not_a_change():
+    x = np.array([0.1, 0.7, 3.0])
+    assert modified(x, (x + 1e-5) - 1e-5) is None
+    assert "changed by" in modified(x, x + np.array([0, 1e-5, 0]))
+    assert "shape changed" in modified(x, x[:2])
+    assert "element [1]" in modified([x, x], [x, x * 2])
+    assert modified([[1], [2]], [[1], [2]]) is None
+
+
+def test_expect_true_and_show():
+    expect_true(True, "never shown")
+    with pytest.raises(Mistake, match="Called m.g"):
+        expect_true(False, "it was false", call="m.g()")
+    assert show(np.zeros(20)).startswith("<array of shape (20,)")
+    assert show((1.5,)) == "(1.5,)" and show(np.float32(2)) == "2"

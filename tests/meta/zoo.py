@@ -1,0 +1,174 @@
+"""The mutant zoo: realistic learner bugs the graded suite must catch, and correct
+alternatives it must accept.
+
+Each exercise has a data file ``zoo_<exercise>.py`` beside this one with two
+lists of dicts:
+
+- ``MUTANTS``: ``function`` (the reference function edited), ``name`` (the bug,
+  in a learner's words), ``kind`` (``"factor 2"``, ``"sign"``, ``"modified
+  input"``, ``"shape"`` or ``None``: when set, some failure message must name
+  it), and ``edits``: ``(old, new)`` text replacements applied to
+  ``solutions/<exercise>.py``; each ``old`` must occur exactly once.
+- ``ALTERNATIVES``: the same without ``kind``: correct rewrites that must pass
+  every test.
+
+Run ``python tests/meta/zoo.py [EXERCISE ...]`` for the figures
+("caught X/Y, accepted A/B, diagnosed D/E"); ``tests/meta/test_zoo.py`` asserts
+them all.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+# Words a message must contain for a bug of each kind to count as diagnosed.
+KIND_WORDS: Dict[str, Tuple[str, ...]] = {
+    "factor 2": ("twice", "half", "factor 2"),
+    "sign": ("sign",),
+    "modified input": ("changed its input",),
+    "shape": ("shape",),
+}
+
+
+@dataclass
+class Case:
+    exercise: str
+    function: str
+    name: str
+    edits: List[Tuple[str, str]]
+    kind: Optional[str] = None
+    mutant: bool = True
+
+
+@dataclass
+class Outcome:
+    case: Case
+    failed: List[str] = field(default_factory=list)  # test names that did not pass
+    messages: List[str] = field(default_factory=list)
+    error: str = ""  # the edit could not be applied, or the run broke
+
+    @property
+    def caught(self) -> bool:
+        return bool(self.failed) and not self.error
+
+    @property
+    def diagnosed(self) -> bool:
+        words = KIND_WORDS.get(self.case.kind or "", ())
+        return any(w in m for m in self.messages for w in words)
+
+
+def exercises() -> List[str]:
+    return sorted(p.stem[len("zoo_"):] for p in HERE.glob("zoo_*.py"))
+
+
+def cases(exercise: str) -> List[Case]:
+    spec = importlib.util.spec_from_file_location(f"zoo_{exercise}", HERE / f"zoo_{exercise}.py")
+    assert spec is not None and spec.loader is not None
+    data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data)
+    found = [Case(exercise, m["function"], m["name"], list(m["edits"]), m.get("kind"))
+             for m in data.MUTANTS]
+    found += [Case(exercise, a["function"], a["name"], list(a["edits"]), None, False)
+              for a in data.ALTERNATIVES]
+    return found
+
+
+def apply_edits(source: str, edits: Sequence[Tuple[str, str]]) -> str:
+    for old, new in edits:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"the text {old!r} occurs {count} times, not once")
+        source = source.replace(old, new)
+    return source
+
+
+def run(case: Case) -> Outcome:
+    """Grade the reference with ``case``'s edits applied, on its exercise's tests."""
+    outcome = Outcome(case)
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in (ROOT / "solutions").glob("*.py"):
+            shutil.copy(path, tmp)
+        target = Path(tmp) / f"{case.exercise}.py"
+        try:
+            target.write_text(apply_edits(target.read_text(), case.edits))
+        except ValueError as exc:
+            outcome.error = str(exc)
+            return outcome
+        raw = Path(tmp) / "raw.json"
+        env = dict(os.environ, GRADKATA_IMPL="", PYTHONDONTWRITEBYTECODE="1")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", f"tests/test_{case.exercise}.py", "--impl", tmp,
+             "-q", "-p", "no:cacheprovider", "--gradkata-raw", str(raw)],
+            cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+        if not raw.exists():
+            outcome.error = f"pytest wrote no results (exit {proc.returncode}):\n{proc.stdout[-2000:]}"
+            return outcome
+        for item in json.loads(raw.read_text())["results"]:
+            if item["status"] != "passed":
+                outcome.failed.append(item["name"])
+                outcome.messages.append(item["message"])
+    return outcome
+
+
+def run_all(names: Sequence[str], jobs: int = 0) -> List[Outcome]:
+    todo = [c for name in names for c in cases(name)]
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+        return list(pool.map(run, todo))
+
+
+def figures(outcomes: List[Outcome]) -> str:
+    mutants = [o for o in outcomes if o.case.mutant]
+    alternatives = [o for o in outcomes if not o.case.mutant]
+    kinds = [o for o in mutants if o.case.kind]
+    caught = sum(o.caught for o in mutants)
+    accepted = sum(not o.failed and not o.error for o in alternatives)
+    diagnosed = sum(o.caught and o.diagnosed for o in kinds)
+    return (f"caught {caught}/{len(mutants)}, accepted {accepted}/{len(alternatives)}, "
+            f"diagnosed {diagnosed}/{len(kinds)}")
+
+
+def report(outcomes: List[Outcome]) -> List[str]:
+    lines = []
+    for o in outcomes:
+        c = o.case
+        if o.error:
+            verdict = f"ERROR {o.error}"
+        elif c.mutant:
+            verdict = "caught" if o.caught else "MISSED"
+            if c.kind:
+                verdict += " and diagnosed" if o.diagnosed else f" but NOT diagnosed as {c.kind}"
+            if o.caught:
+                verdict += f" by {', '.join(o.failed)}"
+        else:
+            verdict = "accepted" if not o.failed else f"REJECTED by {', '.join(o.failed)}"
+        label = "mutant" if c.mutant else "alternative"
+        lines.append(f"{c.exercise}.{c.function} {label} '{c.name}': {verdict}")
+    return lines
+
+
+def main(argv: Sequence[str]) -> int:
+    names = list(argv) or exercises()
+    outcomes = run_all(names)
+    for line in report(outcomes):
+        print(line)
+    print(figures(outcomes))
+    bad = [o for o in outcomes if o.error or (o.case.mutant and not (
+        o.caught and (o.diagnosed or not o.case.kind))) or (not o.case.mutant and o.failed)]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

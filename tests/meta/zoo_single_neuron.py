@@ -1,0 +1,46 @@
+"""Realistic bugs in single_neuron, and correct rewrites (see zoo.py for the format)."""
+
+MUTANTS = [
+    dict(function="y_hat", name="bias left out of the forward pass", kind=None,
+         edits=[("return float(x_1 * w[0] + x_2 * w[1] + w[2])",
+                 "return float(x_1 * w[0] + x_2 * w[1])")]),
+    dict(function="y_hat", name="weights paired with the wrong inputs", kind=None,
+         edits=[("return float(x_1 * w[0] + x_2 * w[1] + w[2])",
+                 "return float(x_1 * w[1] + x_2 * w[0] + w[2])")]),
+    dict(function="gradient_w1", name="the 2 of the square kept despite the 1/2", kind="factor 2",
+         edits=[("return float((y_hat - y) * x_1)", "return float(2 * (y_hat - y) * x_1)")]),
+    dict(function="gradient_w2", name="y - y_hat instead of y_hat - y", kind="sign",
+         edits=[("return float((y_hat - y) * x_2)", "return float((y - y_hat) * x_2)")]),
+    dict(function="gradient_w2", name="multiplied by the wrong input", kind=None,
+         edits=[("return float((y_hat - y) * x_2)", "return float((y_hat - y) * y)")]),
+    dict(function="gradient_b", name="sign flipped", kind="sign",
+         edits=[("return float(y_hat - y)", "return float(y - y_hat)")]),
+    dict(function="adapt_weights", name="the caller's weights updated in place (the seed's own bug)",
+         kind="modified input",
+         edits=[("w = np.array(initial_weights, dtype=float)",
+                 "w = np.asarray(initial_weights, dtype=float)")]),
+    dict(function="adapt_weights", name="parameters updated one after another with fresh predictions",
+         kind=None,
+         edits=[("        dw2 = gradient_w2(prediction, y, x_2)",
+                 "        dw2 = gradient_w2(y_hat(x_1, x_2, [w[0] - alpha * dw1, w[1], w[2]]), y, x_2)")]),
+    dict(function="adapt_weights", name="off by one epoch", kind=None,
+         edits=[("for _ in range(epochs):", "for _ in range(epochs + 1):")]),
+    dict(function="adapt_weights", name="learning rate ignored (fixed 0.1)", kind=None,
+         edits=[("w[0] = w[0] - alpha * dw1", "w[0] = w[0] - 0.1 * dw1"),
+                ("w[1] = w[1] - alpha * dw2", "w[1] = w[1] - 0.1 * dw2"),
+                ("w[2] = w[2] - alpha * db", "w[2] = w[2] - 0.1 * db")]),
+    dict(function="adapt_weights", name="gradient ascent: + instead of -", kind="sign",
+         edits=[("w[0] = w[0] - alpha * dw1", "w[0] = w[0] + alpha * dw1"),
+                ("w[1] = w[1] - alpha * dw2", "w[1] = w[1] + alpha * dw2"),
+                ("w[2] = w[2] - alpha * db", "w[2] = w[2] + alpha * db")]),
+]
+
+ALTERNATIVES = [
+    dict(function="y_hat", name="a dot product with [x_1, x_2, 1]",
+         edits=[("return float(x_1 * w[0] + x_2 * w[1] + w[2])",
+                 "return float(np.dot([x_1, x_2, 1.0], np.asarray(w, dtype=float)))")]),
+    dict(function="adapt_weights", name="vectorised update along [x_1, x_2, 1]",
+         edits=[("        w[0] = w[0] - alpha * dw1\n        w[1] = w[1] - alpha * dw2\n"
+                 "        w[2] = w[2] - alpha * db\n",
+                 "        w = w - alpha * np.array([dw1, dw2, db])\n")]),
+]
