@@ -105,7 +105,8 @@ def grade_one(root: str, folder: str, timeout: float, extra: Sequence[str] = ())
         except Exception as exc:  # noqa: BLE001 - a judge failure is reported, not raised
             code, error = -1, f"{type(exc).__name__}: {exc}"
     if not collector.results and not error:
-        error = f"pytest ended with status {int(code)} and graded nothing:\n{sink.getvalue()[-2000:]}"
+        tail = sink.getvalue()[-2000:]
+        error = f"pytest ended with status {int(code)} and graded nothing:\n{tail}"
     return {
         "results": [r.__dict__ for r in collector.results],
         "seconds": time.monotonic() - started,

@@ -106,8 +106,9 @@ def check(f: Function, grad: Any, x: Any, *, tolerance: Optional[float] = None,
         raise ValueError(f"the gradient has shape {analytic.shape}, x has shape {numeric.shape}")
     tol = default_tolerance(x.dtype) if tolerance is None else tolerance
     errors = relative_errors(numeric, analytic)
-    index: Tuple[int, ...] = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)),
-                                                                    errors.shape)) if errors.size else ()
+    index: Tuple[int, ...] = ()
+    if errors.size:
+        index = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), errors.shape))
     worst = float(errors[index]) if errors.size else 0.0
     return Report(worst <= tol, worst, tol, index,
                   float(numeric[index]) if numeric.size else 0.0,

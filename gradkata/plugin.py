@@ -144,10 +144,10 @@ def points_of(item: pytest.Item) -> float:
     return float(marker.args[0]) if marker is not None else 1.0
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: List[pytest.Item]) -> None:
-    state = config.stash[_state_key]
-    for item in items:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # After deselection (-k, -m): only the tests that run are scored.
+    state = session.config.stash[_state_key]
+    for item in session.items:
         exercise = exercise_of(item)
         if exercise is not None:
             state.results[item.nodeid] = scoring.TestResult(
@@ -187,7 +187,8 @@ def reference(request: pytest.FixtureRequest) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def learner(request: pytest.FixtureRequest, reference: ModuleType) -> Generator[LearnerModule, None, None]:
+def learner(request: pytest.FixtureRequest,
+            reference: ModuleType) -> Generator[LearnerModule, None, None]:
     """The graded implementation of this file's exercise, run in a sandbox worker."""
     state = request.config.stash[_state_key]
     module = LearnerModule(str(state.folder), _exercise_for(request), reference)

@@ -9,8 +9,14 @@ import pytest
 
 from gradkata import sandbox
 from gradkata.learner import LearnerModule
-from gradkata.sandbox import (BadReturn, LearnerCrash, LearnerError, LearnerTimeout,
-                              NotStarted, Sandbox)
+from gradkata.sandbox import (
+    BadReturn,
+    LearnerCrash,
+    LearnerError,
+    LearnerTimeout,
+    NotStarted,
+    Sandbox,
+)
 from gradkata.verdict import Mistake
 
 MODULE = '''

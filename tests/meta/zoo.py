@@ -114,7 +114,8 @@ def run(case: Case) -> Outcome:
              "-q", "-p", "no:cacheprovider", "--gradkata-raw", str(raw)],
             cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
         if not raw.exists():
-            outcome.error = f"pytest wrote no results (exit {proc.returncode}):\n{proc.stdout[-2000:]}"
+            outcome.error = (f"pytest wrote no results (exit {proc.returncode}):\n"
+                             f"{proc.stdout[-2000:]}")
             return outcome
         for item in json.loads(raw.read_text())["results"]:
             if item["status"] != "passed":

@@ -1,0 +1,265 @@
+"""Exercise 2, loop_gradients (seed 004): full-batch steps on the MSE, one sample at a time."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from gradkata import gradcheck
+from gradkata.verdict import expect_close, expect_true, show
+
+pytestmark = pytest.mark.points(2)
+
+# Seed 001's data (x = 1, 2, 3, 4 and y = 3x), fitted from seed 004's start w = b = 0.0.
+X_SEED = np.array([1.0, 2.0, 3.0, 4.0])
+Y_SEED = 3 * X_SEED
+
+# Never the seed's N = 10 (nor 5 or 20, where a hard-coded 10 would pass for a factor 2).
+sizes = st.sampled_from([2, 3, 4, 6, 7, 8, 9, 11, 12, 13])
+
+STEP_HINT = ("Sum every sample's share with w and b held fixed: dL/dw = sum (2/N) * "
+             "(y_i - (w*x_i + b)) * (-x_i) and dL/db = sum (2/N) * (y_i - (w*x_i + b)) * (-1); "
+             "only after the loop return (w - learning_rate * dL/dw, b - learning_rate * dL/db).")
+
+
+def fail(message, call):
+    """Report a learner's mistake: ``message``, under the call that showed it."""
+    expect_true(False, message, call=call)
+
+
+def mse(x, y, theta):
+    """L(w, b) = (1/N) sum (y_i - (w x_i + b))^2 with theta = [w, b], in float64."""
+    return float(np.mean((y - (theta[0] * x + theta[1])) ** 2))
+
+
+def as_number(value):
+    """A returned w_next or b_next as a float, or None when it is not a single number."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size == 1:
+        return float(value.reshape(-1)[0])
+    return None
+
+
+def take_step(learner, x, y, theta, lr):
+    """Call calculate_gradients from theta = [w, b] (Python floats, as in the seed).
+
+    Returns the new [w, b] as one float64 array, so that a pattern in the step
+    (a factor 2, a flipped sign, an ignored learning rate) is read off both
+    parameters together rather than off each single number.
+    """
+    got = learner.calculate_gradients(x, y, float(theta[0]), float(theta[1]), lr, len(x))
+    numbers = [as_number(v) for v in got] if isinstance(got, (tuple, list)) else []
+    expect_true(len(numbers) == 2 and None not in numbers,
+                f"It returned {show(got)}, but the tests expected a pair (w_next, b_next) of two "
+                "numbers: the parameters after one step (despite the function's name, not the "
+                "gradients).", call=learner.calculate_gradients)
+    return np.array(numbers)
+
+
+def thousandths(shape, bound=3):
+    """Arrays of ``shape`` with entries in [-bound, bound] to three decimals, as float64.
+
+    Drawn as integers (cheaper for hypothesis than floats) and divided by 1000.
+    """
+    limit = int(bound * 1000)
+    return arrays(np.int16, shape, elements=st.integers(-limit, limit)).map(lambda a: a / 1000)
+
+
+@st.composite
+def problems(draw):
+    """x, y of a random length N (not 10), a start [w, b] and a learning rate."""
+    n = draw(sizes)
+    x, y, theta = draw(thousandths(n)), draw(thousandths(n)), draw(thousandths(2))
+    return x, y, theta, draw(st.sampled_from([0.01, 0.05, 0.2]))
+
+
+def test_calculate_gradients_matches_the_seeds_first_steps(learner):
+    """From w = b = 0 on x = 1..4, y = 3x, lr 0.01: steps to (0.45, 0.15), then (0.825, 0.2745).
+
+    Seed 004 starts from w = b = 0.0; seed 001 fits y = 3x on x = 1, 2, 3, 4 and
+    reports w = 0.45 after one step at lr 0.01 and 4.5 at lr 0.1. At w = b = 0
+    every residual is y_i, so w_next = lr * (2/N) * sum x_i y_i = lr * 0.5 * 90 and
+    b_next = lr * (2/N) * sum y_i = lr * 0.5 * 30. From (0.45, 0.15) the residuals
+    are 2.55 x_i - 0.15, whose sums are 75 (times x_i) and 24.9, so
+    w_next = 0.45 + 0.01 * 0.5 * 75 = 0.825 and b_next = 0.15 + 0.01 * 0.5 * 24.9 = 0.2745.
+    """
+    call = learner.calculate_gradients
+    for lr, want in ((0.01, [0.45, 0.15]), (0.1, [4.5, 1.5])):
+        start = np.zeros(2)
+        expect_close(take_step(learner, X_SEED, Y_SEED, start, lr), np.array(want), rtol=1e-12,
+                     atol=1e-12, start=start, lr=lr, what="(w_next, b_next)", call=call,
+                     hint="At w = b = 0 each residual is y_i, so dL/dw = sum (2/N)*y_i*(-x_i) "
+                          "= -45 and w_next = w - learning_rate * dL/dw. Keep w and b fixed "
+                          "while the loop sums; change them once, after it.")
+    start = np.array([0.45, 0.15])
+    expect_close(take_step(learner, X_SEED, Y_SEED, start, 0.01), np.array([0.825, 0.2745]),
+                 rtol=1e-12, atol=1e-12, start=start, lr=0.01, what="(w_next, b_next)", call=call,
+                 hint="The prediction is w*x_i + b with the w and b you were given: leave out "
+                      "neither, and do not change them inside the loop.")
+
+
+@pytest.mark.points(4)
+@given(problem=problems())
+def test_calculate_gradients_matches_numerical_gradient(learner, problem):
+    """The step is -learning_rate times the numerical gradient of the MSE, for any data and N.
+
+    The gradient is gradkata.gradcheck's central difference of
+    L(w, b) = (1/N) sum (y_i - (w x_i + b))^2 at the start. L is quadratic, so the
+    difference is exact up to rounding, about 1e-10 * (1 + L): the tolerance
+    1e-8 * (1 + L) leaves a wide margin.
+    """
+    x, y, theta, lr = problem
+    numeric = gradcheck.numerical_gradient(lambda t: mse(x, y, t), theta)
+    tolerance = 1e-8 * (1 + mse(x, y, theta))
+    expect_close(take_step(learner, x, y, theta, lr), theta - lr * numeric, rtol=1e-9,
+                 atol=lr * tolerance, start=theta, lr=lr, what="(w_next, b_next)",
+                 call=learner.calculate_gradients, hint=STEP_HINT)
+
+
+@given(problem=problems())
+def test_calculate_gradients_matches_the_reference(learner, reference, problem):
+    """calculate_gradients returns the reference's (w_next, b_next), for any data and N."""
+    x, y, theta, lr = problem
+    want = np.array([float(v) for v in reference.calculate_gradients(
+        x, y, float(theta[0]), float(theta[1]), lr, len(x))])
+    # Only the order of the sums may differ: rounding of about 1e-15 * sum |terms| <= 1e-12.
+    expect_close(take_step(learner, x, y, theta, lr), want, rtol=1e-10, atol=1e-10, start=theta,
+                 lr=lr, what="(w_next, b_next)", call=learner.calculate_gradients,
+                 hint=STEP_HINT)
+
+
+def expect_falling(losses, call, why):
+    """Fail if the loss rises from a step to the next by more than rounding (1e-12 of the start)."""
+    slack = 1e-12 * (1 + losses[0])
+    rises = [t for t in range(len(losses) - 1) if losses[t + 1] > losses[t] + slack]
+    if rises:
+        t = rises[0]
+        fail(f"The loss rose at step {t + 1}, from {losses[t]:.10g} to "
+             f"{losses[t + 1]:.10g}. {why}", call=call)
+
+
+def expect_settled(theta, target, atol, call, hint):
+    """Fail unless every parameter ended within atol of target (where the steps should settle)."""
+    gap = float(np.max(np.abs(np.asarray(theta, dtype=float) - target)))
+    if not gap <= atol:
+        fail(f"The parameters ended at {show(theta)}, but the tests expected {show(target)} to "
+             f"within {atol:g} (the largest gap is {gap:.3g}). {hint}", call)
+
+
+def run(learner, x, y, lr, epochs, theta=(0.0, 0.0)):
+    """Iterate the learner's step from theta; the parameters after each step, and the losses."""
+    theta = np.array(theta, dtype=float)
+    path, losses = [theta], [mse(x, y, theta)]
+    for _ in range(epochs):
+        theta = take_step(learner, x, y, theta, lr)
+        path.append(theta)
+        losses.append(mse(x, y, theta))
+    return path, losses
+
+
+def design(x):
+    """A = [x, 1] and the eigenvalues of the MSE's Hessian H = (2/N) A^T A, ascending."""
+    a = np.column_stack([x, np.ones_like(x)])
+    return a, np.linalg.eigvalsh(2 / len(x) * a.T @ a)
+
+
+def test_calculate_gradients_recovers_the_seeds_line(learner):
+    """Repeated steps on seed 004's noise-free data (N = 10) reach the true w and b to 1e-6.
+
+    Seed 004 draws x ~ uniform(0, 1), w and b the same way, and y = w x + b without
+    noise, so the residuals all vanish at the true (w, b). The seed's lr 0.01 stops
+    short (its 500 epochs end at w = 0.394 for a true 0.438): here the learning rate
+    is the closed form's best, 2 / (lambda_min + lambda_max) of H = (2/N) A^T A,
+    which shrinks the error by q = (kappa - 1)/(kappa + 1) per epoch, and the number
+    of epochs is the one that takes the error below 1e-7.
+    """
+    rng = np.random.default_rng(11)  # any draw works; this one needs few epochs (kappa 12)
+    x = rng.random(10)
+    w_true, b_true = rng.random(), rng.random()
+    y = w_true * x + b_true
+    _, lam = design(x)
+    lr = 2 / (lam[0] + lam[-1])
+    q = (lam[-1] - lam[0]) / (lam[-1] + lam[0])
+    epochs = math.ceil(math.log(1e-7 / math.hypot(w_true, b_true)) / math.log(q))
+    path, _ = run(learner, x, y, lr, epochs)
+    expect_settled(path[-1], np.array([w_true, b_true]), 1e-6,
+                   f"calculate_gradients {epochs} times from w = b = 0.0 at learning_rate = "
+                   f"{lr:.4g} on seed 004's data (N = 10)",
+                   "Each call makes exactly one full step; on noise-free data the steps settle "
+                   "where every residual y_i - (w*x_i + b) is 0.")
+
+
+def test_calculate_gradients_descends_to_the_least_squares_fit(learner):
+    """At a small learning rate the loss never rises and the steps reach the least-squares line.
+
+    The optimum is the closed form np.linalg.lstsq on A = [x, 1]. The learning
+    rate is 1 / lambda_max(H), half the critical rate: every error mode shrinks
+    by |1 - lr * lambda| <= 1 - lambda_min/lambda_max per epoch and the loss falls
+    at every step (up to rounding, 1e-12 here).
+    """
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 2, 8)
+    y = 1.5 * x - 0.5 + 0.3 * rng.standard_normal(8)
+    a, lam = design(x)
+    best = np.linalg.lstsq(a, y, rcond=None)[0]
+    lr = 1 / lam[-1]
+    q = 1 - lam[0] / lam[-1]
+    epochs = math.ceil(math.log(1e-9 / np.linalg.norm(best)) / math.log(q))
+    path, losses = run(learner, x, y, lr, epochs)
+    call = (f"calculate_gradients {epochs} times from w = b = 0.0 at learning_rate = {lr:.4g} "
+            f"(N = {len(x)})")
+    expect_falling(losses, call, "At half the critical learning rate every full-batch step "
+                   "lowers the MSE: is it one step downhill, on all N samples at once?")
+    expect_settled(path[-1], best, 1e-7, call, "The steps settle at the least-squares line "
+                   "(np.linalg.lstsq), where both gradient sums are 0.")
+
+
+@pytest.mark.points(3)
+def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rate(learner):
+    """Steps converge at 0.95 times the critical rate 2 / lambda_max(H) and blow up at 1.05 times.
+
+    For L = (1/N) ||A theta - y||^2 with A = [x, 1], the Hessian is H = (2/N) A^T A
+    (computed here with numpy) and every step multiplies the error theta - theta*
+    along H's eigenvector i by 1 - lr * lambda_i. At 0.95 * 2/lambda_max that is
+    -0.9 for the top one and -0.25 for the other (the data are well conditioned,
+    kappa = 1.5), so 60 steps shrink the distance to the least-squares fit theta*
+    by at least 0.9**60 ~ 2e-3. At 1.05 * 2/lambda_max the top factor is -1.1:
+    starting from 0, 96% of the distance lies along that eigenvector, so after 60
+    steps the distance is about 0.96 * 1.1**60 ~ 290 times what it was; the test
+    asks for 100.
+    """
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 2, 9)
+    y = 0.8 * x + 1.2 + 0.2 * rng.standard_normal(9)
+    a, lam = design(x)
+    best = np.linalg.lstsq(a, y, rcond=None)[0]
+    critical = 2 / lam[-1]
+    steps, distance = 60, float(np.linalg.norm(best))  # from w = b = 0
+
+    below = f"calculate_gradients {steps} times from w = b = 0 at 0.95 * {critical:.4g}"
+    path, losses = run(learner, x, y, 0.95 * critical, steps)
+    expect_falling(losses, below, "Below the critical learning rate the loss falls at every "
+                   "step: is the step learning_rate * gradient, downhill?")
+    bound = 0.9**steps * distance
+    final = float(np.linalg.norm(path[-1] - best))
+    expect_true(final <= bound + 1e-12,
+                f"After {steps} steps (w, b) was {show(path[-1])}, {final:.3g} from the "
+                f"least-squares fit {show(best)}: at 0.95 times the critical rate each step "
+                f"shrinks that distance at least 0.9-fold, from {distance:.3g} to at most "
+                f"{bound:.3g}.", call=below)
+
+    above = f"calculate_gradients {steps} times from w = b = 0 at 1.05 * {critical:.4g}"
+    path, _ = run(learner, x, y, 1.05 * critical, steps)
+    final = float(np.linalg.norm(path[-1] - best))
+    expect_true(final >= 100 * distance,
+                f"After {steps} steps (w, b) was {show(path[-1])}, only {final:.3g} from the "
+                f"least-squares fit (it started {distance:.3g} away): above the critical rate "
+                "gradient descent overshoots further at every step and should be about 290 "
+                "times further away. Is the step the full learning_rate * gradient, with the "
+                "2/N of the MSE's derivative?", call=above)

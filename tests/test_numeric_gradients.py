@@ -1,0 +1,374 @@
+"""Exercise 4, numeric_gradients (seeds 000 and 001): finite-difference steps on float32 weights."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from gradkata.verdict import expect_close, expect_true, show
+
+pytestmark = pytest.mark.points(2)
+
+# Seed 001 fits y = 3x on x = 1, 2, 3, 4; seed 000 the same x with y = 3, 4, 9, 12.
+# Both pass Python lists.
+X_SEED = [[1], [2], [3], [4]]
+Y_SEED = [[3], [6], [9], [12]]
+Y_SEED_000 = [[3], [4], [9], [12]]
+NUDGE = 0.0001  # the seeds' h
+
+
+STEP_HINT = ("For each element of W and of b: nudge it by h = 0.0001 in a deep copy of the "
+             "ORIGINAL weights, slope = (L(nudged) - L(original)) / h, and subtract lr * slope "
+             "from that element of a separate copy, which you return.")
+
+
+def fail(message, call):
+    """Report a learner's mistake: ``message``, under the call that showed it."""
+    expect_true(False, message, call=call)
+
+
+def expect_losses(got, want, call, hint):
+    """Compare several returned losses with the expected ones at once.
+
+    Together, so that a factor common to all of them (a sum where the mean
+    belongs) is named and any other difference is not read as one. Each must be
+    a single number.
+    """
+    for value in got:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, float, np.integer, np.floating)):
+            found = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
+                     else f"a {type(value).__name__}")
+            fail(f"It returned {show(value)}, {found}, but the tests expected a single number "
+                 "(one float for the whole data set).", call=call)
+    expect_close(np.array(got, dtype=float), np.array(want), rtol=1e-12, what="the losses",
+                 call=call, hint=hint)
+
+
+def zeros():
+    """The seeds' start W = b = 0: two separate (1, 1) float32 arrays.
+
+    Not ``[np.array([[0]], dtype=np.float32)] * 2``: that is one array twice, and
+    deepcopy keeps the two names tied, so nudging W would nudge b as well.
+    """
+    return [np.zeros((1, 1), dtype=np.float32), np.zeros((1, 1), dtype=np.float32)]
+
+
+def design(inputs):
+    """A = [x, 1], shape (N, P + 1), in float64."""
+    x = np.asarray(inputs, dtype=float)
+    return np.column_stack([x, np.ones(len(x))])
+
+
+def stacked(weights):
+    """theta = [W[0, 0], ..., W[P-1, 0], b[0, 0]] in float64."""
+    return np.concatenate([np.asarray(w, dtype=float).ravel() for w in weights])
+
+
+def unstacked(theta, weights):
+    """theta back into [W (P, 1), b (1, 1)], still float64."""
+    p = weights[0].shape[0]
+    return [theta[:p].reshape(p, 1), theta[p:].reshape(1, 1)]
+
+
+def mse(a, y, theta):
+    """L = (1/N) ||A theta - y||^2, in float64."""
+    return float(np.mean((a @ theta - np.ravel(y)) ** 2))
+
+
+def analytic_step(inputs, outputs, weights, lr):
+    """The closed form: [W, b] - lr * (2/N) A^T (A theta - y), in float64."""
+    a, theta = design(inputs), stacked(weights)
+    gradient = 2 / len(a) * a.T @ (a @ theta - np.ravel(np.asarray(outputs, float)))
+    return unstacked(theta - lr * gradient, weights), gradient
+
+
+def finite_difference_slack(inputs, weights, gradient, lr):
+    """How far a correct finite-difference step may be from the exact one (an absolute bound).
+
+    - truncation: a forward difference is off by (h/2) * d2L/dtheta^2, with
+      d2L/dtheta_i^2 = (2/N) sum_n A[n, i]^2 (central differences by 0);
+    - the nudge is added in float32, so the step really taken differs from h by up
+      to half a float32 spacing of theta, a relative error of spacing/(2h) in the slope;
+    - the result is rounded to float32.
+    Each term is doubled for room.
+    """
+    a, theta = design(inputs), stacked(weights)
+    curvature = float(np.max(2 / len(a) * np.sum(a**2, axis=0)))
+    spacing = float(np.spacing(np.float32(np.max(np.abs(theta)))))
+    slope = NUDGE * curvature + float(np.max(np.abs(gradient))) * spacing / NUDGE
+    result = float(np.max(np.abs(theta - lr * gradient)))
+    return lr * slope + 2 * float(np.spacing(np.float32(result)))
+
+
+def expect_weights(learner, got, want, start, lr, atol, hint=STEP_HINT):
+    """[W_next, b_next]: two float32 arrays shaped like the weights, within atol of want."""
+    expect_close(got, want, parts=("W_next", "b_next"), start=start, lr=lr, rtol=0, atol=atol,
+                 dtype=np.dtype(np.float32), call=learner.update_weights, hint=hint)
+
+
+def thousandths(shape, bound=3):
+    """Arrays of ``shape`` with entries in [-bound, bound] to three decimals, as float64.
+
+    Drawn as integers (cheaper for hypothesis than floats) and divided by 1000.
+    """
+    limit = int(bound * 1000)
+    return arrays(np.int16, shape, elements=st.integers(-limit, limit)).map(lambda a: a / 1000)
+
+
+@st.composite
+def problems(draw):
+    """Data (N, P) and (N, 1) as nested lists or float64 arrays, float32 weights, a step size."""
+    # N is never 2, so a sum where the mean belongs is not mistaken for a factor 2.
+    n, p = draw(st.integers(3, 9)), draw(st.integers(1, 3))
+    x, y = draw(thousandths((n, p))), draw(thousandths((n, 1)))
+    weights = [draw(thousandths((p, 1), 1.5)).astype(np.float32),
+               draw(thousandths((1, 1), 1.5)).astype(np.float32)]
+    if draw(st.booleans()):
+        x, y = x.tolist(), y.tolist()
+    return x, y, weights, draw(st.sampled_from([0.02, 0.05, 0.1]))
+
+
+@pytest.mark.points(1)
+def test_feed_forward_matches_the_seeds(learner):
+    """On seed 001's and seed 000's data the loss is 67.5 and 62.5 at W = b = 0, 0 and 1 at W = 3.
+
+    At W = b = 0 every prediction is 0, so the MSE is (9 + 36 + 81 + 144) / 4 and
+    (9 + 16 + 81 + 144) / 4. At W = 3, b = 0 the predictions are 3, 6, 9, 12: they
+    fit seed 001's y = 3x exactly and miss seed 000's y = 4 by 2, so the MSE is 4/4.
+    """
+    three = [np.array([[3]], dtype=np.float32), np.zeros((1, 1), dtype=np.float32)]
+    cases = [(Y_SEED, zeros()), (Y_SEED_000, zeros()), (Y_SEED, three), (Y_SEED_000, three)]
+    got = [learner.feed_forward(X_SEED, outputs, weights) for outputs, weights in cases]
+    expect_losses(got, [67.5, 62.5, 0.0, 1.0],
+                  "numeric_gradients.feed_forward(inputs=[[1], [2], [3], [4]], outputs, weights) "
+                  "with seed 001's outputs [[3], [6], [9], [12]] and seed 000's [[3], [4], [9], "
+                  "[12]], each at W = b = 0 and at W = 3, b = 0",
+                  "pred = np.dot(inputs, W) + b; the loss is the mean (not the sum) of "
+                  "(pred - outputs)**2 (squared, not absolute), as one number.")
+
+
+@given(problem=problems())
+def test_feed_forward_matches_the_reference(learner, reference, problem):
+    """feed_forward is the MSE of inputs @ W + b for any N, P, lists or arrays, float32 weights."""
+    inputs, outputs, weights, _ = problem
+    expect_close(learner.feed_forward(inputs, outputs, weights),
+                 reference.feed_forward(inputs, outputs, weights), rtol=1e-6, atol=1e-12,
+                 call=learner.feed_forward,
+                 hint="Add the bias to every prediction, square (not abs) the differences and "
+                      "average over the N samples.")
+
+
+def expect_seed_step(learner, got, want, lr):
+    """Like expect_weights, but an answer within a few per cent is explained as a wrong h.
+
+    The forward difference with h = 0.0001 makes the step about 2e-5 too short
+    (the second derivative in W is 15: 15 * h/2 = 7.5e-4 on a slope of 45); 1e-4 of
+    the step is the tolerance, and h = 0.01 is off by 1.7e-3.
+    """
+    if (isinstance(got, (list, tuple)) and len(got) == 2
+            and all(isinstance(g, np.ndarray) and g.shape == (1, 1) for g in got)):
+        off = max(abs(float(g[0, 0]) / float(w[0, 0]) - 1) for g, w in zip(got, want))
+        found, expected = show(list(got)), show([float(w[0, 0]) for w in want])
+        expect_true(not 1e-4 < off < 0.05,
+                    f"It returned {found}, but the tests expected {expected} to within 1e-4 of "
+                    f"the step. Your step is off by {off:.2g} of itself, more than the forward "
+                    "difference with h = 0.0001 is (2e-5 here): nudge by exactly h = 0.0001. A "
+                    "larger h adds (h/2) * d2L/dW2 to every slope.", call=learner.update_weights)
+    expect_weights(learner, got, want, zeros(), lr,
+                   atol=1e-4 * max(abs(float(w[0, 0])) for w in want))
+
+
+@pytest.mark.points(3)
+def test_update_weights_matches_the_seed(learner):
+    """One step from W = b = 0 on seed 001's data moves W to 0.45, 4.5 and 45 at lr 0.01, 0.1 and 1.
+
+    Seed 001's numbers. At W = b = 0 the slopes of the loss are exactly
+    dL/dW = (2/N) sum (0 - y_n) x_n = -45 and dL/db = (2/N) sum (0 - y_n) = -15,
+    so b moves to 0.15, 1.5 and 15. The forward difference with h = 0.0001
+    measures -44.99925 and -14.9999 (0.44999, 4.49992, 44.99925 for W), within
+    1e-4 of the step; the weights stay float32.
+    """
+    for lr in (0.01, 0.1, 1):
+        got = learner.update_weights(X_SEED, Y_SEED, zeros(), lr)
+        want = [np.array([[45.0 * lr]]), np.array([[15.0 * lr]])]
+        expect_seed_step(learner, got, want, lr)
+
+
+@pytest.mark.points(3)
+@given(problem=problems())
+def test_update_weights_matches_the_analytic_gradient(learner, problem):
+    """The step is -lr times the MSE's gradient (2/N) A^T (A theta - y), to the difference's error.
+
+    A = [x, 1] and theta = [W; b]: the closed form of the gradient. The
+    tolerance (see finite_difference_slack) allows a forward or a central
+    difference with h = 0.0001 on float32 weights, and nothing like a factor 2.
+    """
+    inputs, outputs, weights, lr = problem
+    want, gradient = analytic_step(inputs, outputs, weights, lr)
+    got = learner.update_weights(inputs, outputs, weights, lr)
+    expect_weights(learner, got, want, weights, lr,
+                   atol=finite_difference_slack(inputs, weights, gradient, lr))
+
+
+@pytest.mark.points(1)
+@given(problem=problems())
+def test_update_weights_matches_the_reference(learner, reference, problem):
+    """update_weights returns the reference's [W_next, b_next]: float32 arrays of the same shapes.
+
+    Values agree to the finite difference's error (a central difference differs
+    from the reference's forward one by up to (h/2) * d2L/dtheta^2 in the slope).
+    """
+    inputs, outputs, weights, lr = problem
+    _, gradient = analytic_step(inputs, outputs, weights, lr)
+    want = [np.asarray(w, float) for w in reference.update_weights(inputs, outputs, weights, lr)]
+    got = learner.update_weights(inputs, outputs, weights, lr)
+    expect_weights(learner, got, want, weights, lr,
+                   atol=2 * finite_difference_slack(inputs, weights, gradient, lr))
+
+
+def expect_float32_pair(got, like, call):
+    """Fail unless ``got`` is a list of two float32 arrays shaped like the weights ``like``."""
+    expect_true(isinstance(got, (list, tuple)) and len(got) == 2,
+                f"It returned {show(got)}, but the tests expected a list [W_next, b_next].",
+                call=call)
+    for name, value, old in zip(("W_next", "b_next"), got, like):
+        expect_true(isinstance(value, np.ndarray) and value.shape == old.shape,
+                    f"{name} came back as {show(value)}, but the tests expected an array of shape "
+                    f"{old.shape}, the shape of the weights you were given.", call=call)
+        expect_true(value.dtype == np.float32,
+                    f"{name} has dtype {value.dtype}, but the tests expected float32: keep the "
+                    "dtype of the weights you were given (update a deep copy of them).", call=call)
+
+
+def expect_settled(theta, target, atol, call, hint):
+    """Fail unless every parameter ended within atol of target (where the steps should settle)."""
+    gap = float(np.max(np.abs(np.asarray(theta, dtype=float) - target)))
+    if not gap <= atol:
+        fail(f"The parameters ended at {show(theta)}, but the tests expected {show(target)} to "
+             f"within {atol:g} (the largest gap is {gap:.3g}). {hint}", call)
+
+
+def epochs_of(learner, inputs, outputs, lr, epochs, escape=None):
+    """Call update_weights repeatedly on its own output (seed 001's loop); the weights after each.
+
+    With ``escape = (centre, radius)`` it stops as soon as theta is further than
+    radius from centre.
+    """
+    path = [zeros()]
+    for _ in range(epochs):
+        weights = learner.update_weights(inputs, outputs, path[-1], lr)
+        expect_float32_pair(weights, path[-1], learner.update_weights)
+        path.append(weights)
+        if escape is not None and np.linalg.norm(stacked(weights) - escape[0]) > escape[1]:
+            break
+    return path
+
+
+@pytest.mark.points(2)
+def test_update_weights_freezes_at_lr_1_as_in_seed_001(learner):
+    """At lr 1 |W| passes 1000 within three epochs, then W and b stop moving (float32 swallows h).
+
+    Seed 001: "the weight value spiked to a very high value and was not able to
+    reach the optimal value". The closed form of gradient descent at lr 1 gives
+    W = 45, -660, 10410 and b = 15, -225, 3540 (each step overshoots 15.7-fold);
+    float32 nudges change these a little. Once |W| and |b| are 2048 or more,
+    float32 numbers are at least 2.4e-4 apart, so W + 0.0001 rounds back to W: the
+    measured slope is exactly 0 and the weights never move again.
+    """
+    path = epochs_of(learner, X_SEED, Y_SEED, 1, 6)
+    w3, b3 = (float(a[0, 0]) for a in path[3])
+    expect_true(abs(w3) > 1000 and abs(b3) > 1000,
+                f"After three epochs at lr 1 the weights were {show(path[3])} (epochs 1 and 2: "
+                f"{show(path[1])}, {show(path[2])}): each step should overshoot about 15-fold, "
+                "to |W| over 1000.", call="update_weights 3 times from W = b = 0 at lr 1")
+    moved = [t for t in (4, 5, 6)
+             if not all(np.array_equal(a, c) for a, c in zip(path[t], path[3]))]
+    if moved:
+        fail(f"After epoch 3 the weights were {show(path[3])} but at epoch {moved[0]} "
+             f"{show(path[moved[0]])}: they should stay exactly where they are. Above 2048 a "
+             "float32 weight plus 0.0001 rounds back to the same weight, so the measured slope "
+             "is 0. Add the nudge to the float32 weights themselves (temp[i][index] += h on a "
+             "deep copy), not to a float64 copy.",
+             call="update_weights 6 times from W = b = 0 at lr 1")
+
+
+# Well-conditioned data for the convergence tests: A = [x, 1] with x = -1, 0, 1, 2
+# gives H = (2/N) A^T A = [[3, 1], [1, 2]], eigenvalues 3.618 and 1.382 (kappa 2.6).
+X_WELL = [[-1], [0], [1], [2]]
+Y_WELL = [[-0.9], [1.2], [2.9], [5.1]]  # about 2x + 1, with noise
+# The forward difference's fixed point lies (h/2) H^-1 diag(H) = (4e-5, 3e-5) from the
+# least-squares fit, and float32 weights round at 2.4e-7; 2e-4 covers both.
+NEAR = 2e-4
+
+
+def hessian_and_fit(inputs, outputs):
+    a = design(inputs)
+    y = np.ravel(np.asarray(outputs, float))
+    return 2 / len(a) * a.T @ a, np.linalg.lstsq(a, y, rcond=None)[0]
+
+
+@pytest.mark.points(1)
+def test_update_weights_descends_to_the_least_squares_fit(learner):
+    """At a small learning rate the loss never rises and the steps reach the least-squares fit.
+
+    The optimum is the closed form np.linalg.lstsq on A = [x, 1]. The learning
+    rate is 1 / lambda_max(H), half the critical rate: the top error mode vanishes
+    in one step and the other shrinks by 1 - 1.382/3.618 = 0.618 per step. The
+    loss may rise by rounding only (1e-7 of the start: float32 weights and the
+    forward difference's offset).
+    """
+    hessian, best = hessian_and_fit(X_WELL, Y_WELL)
+    lam = np.linalg.eigvalsh(hessian)
+    lr = 1 / lam[-1]
+    epochs = math.ceil(math.log(1e-5 / np.linalg.norm(best)) / math.log(1 - lam[0] / lam[-1]))
+    call = f"update_weights {epochs} times from W = b = 0 at lr = {lr:.4g}"
+    path = epochs_of(learner, X_WELL, Y_WELL, lr, epochs)
+    a = design(X_WELL)
+    losses = [mse(a, Y_WELL, stacked(w)) for w in path]
+    rises = [t for t in range(epochs) if losses[t + 1] > losses[t] + 1e-7 * (1 + losses[0])]
+    if rises:
+        t = rises[0]
+        fail(f"The loss rose at epoch {t + 1}, from {losses[t]:.8g} to {losses[t + 1]:.8g}: at "
+             "half the critical learning rate every step should lower it.", call=call)
+    expect_settled(stacked(path[-1]), best, NEAR, call, "The steps settle at the least-squares "
+                   "fit (np.linalg.lstsq), up to the forward difference's offset of about 5e-5.")
+
+
+@pytest.mark.points(2)
+def test_update_weights_converges_below_and_diverges_above_the_critical_rate(learner):
+    """Steps converge at 0.95 times the critical rate 2 / lambda_max(H) and blow up at 1.05 times.
+
+    For L = (1/N) ||A theta - y||^2 the Hessian is H = (2/N) A^T A (here
+    [[3, 1], [1, 2]], computed with numpy) and each step multiplies the error
+    along eigenvector i by 1 - lr * lambda_i: -0.9 and 0.27 at 0.95 * 2/lambda_max,
+    so 60 steps leave at most 0.9**60 ~ 2e-3 of the starting distance (plus the
+    forward difference's offset); -1.1 for the top mode at 1.05 * 2/lambda_max,
+    which holds nearly all of the start, so within 60 steps the distance passes 30
+    times the starting one (1.1**37 ~ 34). A forward difference has the same
+    Hessian, so the same critical rate.
+    """
+    hessian, best = hessian_and_fit(X_WELL, Y_WELL)
+    critical = 2 / np.linalg.eigvalsh(hessian)[-1]
+    distance = float(np.linalg.norm(best))  # from W = b = 0
+
+    below = f"update_weights 60 times from W = b = 0 at lr = 0.95 * {critical:.4g}"
+    path = epochs_of(learner, X_WELL, Y_WELL, 0.95 * critical, 60)
+    final = float(np.linalg.norm(stacked(path[-1]) - best))
+    bound = 0.9**60 * distance + NEAR
+    expect_true(final <= bound,
+                f"After 60 steps [W, b] was {show(stacked(path[-1]))}, {final:.3g} from the "
+                f"least-squares fit {show(best)}: below the critical rate the distance should "
+                f"shrink at least 0.9-fold per step, to {bound:.3g} or less.", call=below)
+
+    above = f"update_weights up to 60 times from W = b = 0 at lr = 1.05 * {critical:.4g}"
+    path = epochs_of(learner, X_WELL, Y_WELL, 1.05 * critical, 60, escape=(best, 30 * distance))
+    final = float(np.linalg.norm(stacked(path[-1]) - best))
+    expect_true(final > 30 * distance,
+                f"After {len(path) - 1} steps [W, b] was {show(stacked(path[-1]))}, only "
+                f"{final:.3g} from the least-squares fit (it started {distance:.3g} away): above "
+                "the critical rate each step should overshoot further. Is the step the full "
+                "lr * slope?", call=above)
