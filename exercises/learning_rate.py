@@ -117,7 +117,7 @@ def classify_learning_rate(inputs, lr):
     Seed 001's inputs x = 1, 2, 3, 4 (crit about 0.1198) and its three
     plots: 0.01 gives ``"monotone"`` (w creeps up towards 3), 0.1 gives
     ``"oscillating"`` (w jumps to 4.5, back to 1.5, and settles), and 1
-    gives ``"divergent"`` (w shoots off to 45, -654, ...).
+    gives ``"divergent"`` (exact gradient descent sends w to 45, -660, 10410, ...).
     """
     # TODO: name the regime of the learning rate lr.
     #   1. Raise ValueError with a clear message unless lr > 0 (write the test

@@ -1,0 +1,145 @@
+"""Realistic bugs in gradient_check, and correct rewrites (see zoo.py for the format)."""
+
+LOOP = """    for ix in np.ndindex(x.shape):
+        oldval = x[ix]
+        try:
+            x[ix] = oldval + eps
+            fxph = f(x)  # f(x + eps)
+            x[ix] = oldval - eps
+            fxmh = f(x)  # f(x - eps)
+        finally:
+            x[ix] = oldval  # restore
+        grad[ix] = (fxph - fxmh) / (2 * eps)  # the slope
+"""
+
+PERTURB = """        oldval = x[ix]
+        try:
+            x[ix] = oldval + eps
+            fxph = f(x)  # f(x + eps)
+            x[ix] = oldval - eps
+            fxmh = f(x)  # f(x - eps)
+        finally:
+            x[ix] = oldval  # restore
+"""
+
+MUTANTS = [
+    # numerical_gradient
+    dict(function="numerical_gradient",
+         name="forward difference (seed 000's) where central was asked", kind=None,
+         edits=[("            x[ix] = oldval - eps\n            fxmh = f(x)  # f(x - eps)\n",
+                 "            x[ix] = oldval\n            fxmh = f(x)  # f(x)\n"),
+                ("grad[ix] = (fxph - fxmh) / (2 * eps)", "grad[ix] = (fxph - fxmh) / eps")]),
+    dict(function="numerical_gradient", name="divided by eps instead of 2*eps", kind="factor 2",
+         edits=[("grad[ix] = (fxph - fxmh) / (2 * eps)", "grad[ix] = (fxph - fxmh) / eps")]),
+    dict(function="numerical_gradient", name="perturbation never undone", kind="modified input",
+         edits=[("x[ix] = oldval  # restore", "pass  # x[ix] is left at oldval - eps")]),
+    dict(function="numerical_gradient",
+         name="works on a copy that is never restored: later elements see earlier perturbations",
+         kind=None,
+         edits=[("    grad = np.zeros(x.shape,", "    x = x.copy()  # spare the caller\n"
+                                                 "    grad = np.zeros(x.shape,"),
+                ("x[ix] = oldval  # restore", "pass  # the copy is never put back")]),
+    dict(function="numerical_gradient", name="eps ignored: a hard-coded 1e-5", kind=None,
+         edits=[("x[ix] = oldval + eps", "x[ix] = oldval + 1e-5"),
+                ("x[ix] = oldval - eps", "x[ix] = oldval - 1e-5"),
+                ("/ (2 * eps)  # the slope", "/ (2 * 1e-5)  # the slope")]),
+    dict(function="numerical_gradient", name="returns a flat array", kind="shape",
+         edits=[("    return grad\n", "    return grad.ravel()\n")]),
+    dict(function="numerical_gradient", name="works on a flattened x: f sees the wrong shape",
+         kind="shape",
+         edits=[("    grad = np.zeros(x.shape,", "    x = x.reshape(-1)  # a flat view\n"
+                                                 "    grad = np.zeros(x.shape,")]),
+    dict(function="numerical_gradient", name="loops over rows (len(x)), not elements", kind=None,
+         edits=[("for ix in np.ndindex(x.shape):", "for ix in range(len(x)):")]),
+    dict(function="numerical_gradient", name="result in x's dtype (np.zeros_like)", kind=None,
+         edits=[("grad = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))",
+                 "grad = np.zeros_like(x)")]),
+    # relative_error
+    dict(function="relative_error", name="mean over elements instead of max", kind=None,
+         edits=[("return float(np.max(ratio, initial=0.0))",
+                 "return float(np.mean(ratio)) if ratio.size else 0.0")]),
+    dict(function="relative_error", name="no 1e-8 floor: 0/0 is nan", kind=None,
+         edits=[("np.maximum(1e-8, np.abs(a) + np.abs(b))", "(np.abs(a) + np.abs(b))")]),
+    dict(function="relative_error", name="|a - b| / |a|: not symmetric", kind=None,
+         edits=[("np.maximum(1e-8, np.abs(a) + np.abs(b))", "np.maximum(1e-8, np.abs(a))")]),
+    dict(function="relative_error", name="np.nanmax: nan entries ignored", kind=None,
+         edits=[("np.max(ratio, initial=0.0)", "np.nanmax(ratio, initial=0.0)")]),
+    dict(function="relative_error", name="np.max without initial: fails on empty arrays", kind=None,
+         edits=[("np.max(ratio, initial=0.0)", "np.max(ratio)")]),
+    # check_gradient
+    dict(function="check_gradient", name="<= where < was asked", kind=None,
+         edits=[("relative_error(numeric, analytic) < tolerance)",
+                 "relative_error(numeric, analytic) <= tolerance)")]),
+    dict(function="check_gradient", name="compares the numerical gradient with f(x)", kind=None,
+         edits=[("analytic = grad(x)", "analytic = f(x)")]),
+    dict(function="check_gradient", name="result inverted", kind=None,
+         edits=[("relative_error(numeric, analytic) < tolerance)",
+                 "relative_error(numeric, analytic) >= tolerance)")]),
+    dict(function="check_gradient", name="eps not passed on", kind=None,
+         edits=[("numeric = numerical_gradient(f, x, eps)", "numeric = numerical_gradient(f, x)")]),
+    dict(function="check_gradient", name="tolerance ignored: a hard-coded 1e-6", kind=None,
+         edits=[("relative_error(numeric, analytic) < tolerance)",
+                 "relative_error(numeric, analytic) < 1e-6)")]),
+    dict(function="check_gradient", name="no float64 copy: an integer x swallows eps", kind=None,
+         edits=[("x = np.array(x, dtype=np.float64)  # a private float64 copy",
+                 "x = np.asarray(x)")]),
+]
+
+ALTERNATIVES = [
+    dict(function="numerical_gradient", name="np.nditer with multi_index (CS231n's loop)",
+         edits=[("    for ix in np.ndindex(x.shape):\n",
+                 "    it = np.nditer(x, flags=[\"multi_index\"])\n"
+                 "    while not it.finished:\n"
+                 "        ix = it.multi_index\n"),
+                ("        grad[ix] = (fxph - fxmh) / (2 * eps)  # the slope\n",
+                 "        grad[ix] = (fxph - fxmh) / (2 * eps)  # the slope\n"
+                 "        it.iternext()\n")]),
+    dict(function="numerical_gradient", name="a flat index over reshape(-1) views of x and grad",
+         edits=[(LOOP,
+                 "    flat_x = x.reshape(-1)  # a view: writing flat_x[i] writes x\n"
+                 "    flat_grad = grad.reshape(-1)\n"
+                 "    for i in range(x.size):\n"
+                 "        oldval = flat_x[i]\n"
+                 "        try:\n"
+                 "            flat_x[i] = oldval + eps\n"
+                 "            fxph = f(x)\n"
+                 "            flat_x[i] = oldval - eps\n"
+                 "            fxmh = f(x)\n"
+                 "        finally:\n"
+                 "            flat_x[i] = oldval\n"
+                 "        flat_grad[i] = (fxph - fxmh) / (2 * eps)\n")]),
+    dict(function="numerical_gradient", name="np.ndenumerate (seed 000's loop)",
+         edits=[("    for ix in np.ndindex(x.shape):\n", "    for ix, _ in np.ndenumerate(x):\n")]),
+    dict(function="numerical_gradient", name="add and subtract: restores x only up to rounding",
+         edits=[(PERTURB,
+                 "        x[ix] += eps\n"
+                 "        fxph = f(x)\n"
+                 "        x[ix] -= 2 * eps\n"
+                 "        fxmh = f(x)\n"
+                 "        x[ix] += eps  # back, up to rounding\n")]),
+    dict(function="numerical_gradient", name="perturbs fresh copies, x never touched",
+         edits=[(PERTURB,
+                 "        x_plus = x.copy()\n"
+                 "        x_plus[ix] += eps\n"
+                 "        x_minus = x.copy()\n"
+                 "        x_minus[ix] -= eps\n"
+                 "        fxph, fxmh = f(x_plus), f(x_minus)\n")]),
+    dict(function="relative_error", name="explicit empty case and ndarray.max",
+         edits=[("    ratio = np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))\n",
+                 "    ratio = np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)\n"
+                 "    if ratio.size == 0:\n"
+                 "        return 0.0\n"),
+                ("return float(np.max(ratio, initial=0.0))", "return float(ratio.max())")]),
+    dict(function="relative_error", name="no dtype=float: float32 inputs compared in float32",
+         edits=[("    a = np.asarray(a, dtype=float)\n    b = np.asarray(b, dtype=float)\n",
+                 "    a = np.asarray(a)\n    b = np.asarray(b)\n")]),
+    dict(function="numerical_gradient", name="np.zeros(x.shape): float64 by default",
+         edits=[("grad = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))",
+                 "grad = np.zeros(x.shape)")]),
+    dict(function="check_gradient", name="returns a numpy bool",
+         edits=[("return bool(relative_error(numeric, analytic) < tolerance)",
+                 "return np.less(relative_error(numeric, analytic), tolerance)")]),
+    dict(function="check_gradient", name="float copy by asarray(...).astype",
+         edits=[("x = np.array(x, dtype=np.float64)  # a private float64 copy",
+                 "x = np.asarray(x).astype(float)")]),
+]

@@ -1,0 +1,53 @@
+"""Realistic bugs in learning_rate, and correct rewrites (see zoo.py for the format)."""
+
+MUTANTS = [
+    # critical_learning_rate
+    dict(function="critical_learning_rate", name="smallest eigenvalue instead of the largest",
+         kind=None,
+         edits=[("np.linalg.eigvalsh(hessian)[-1]", "np.linalg.eigvalsh(hessian)[0]")]),
+    dict(function="critical_learning_rate", name="1/lambda_max instead of 2/lambda_max",
+         kind="factor 2",
+         edits=[("return float(2.0 / lambda_max)", "return float(1.0 / lambda_max)")]),
+    dict(function="critical_learning_rate", name="H = A.T @ A: the 2/N forgotten", kind=None,
+         edits=[("hessian = (2.0 / n_samples) * (a.T @ a)", "hessian = a.T @ a")]),
+    dict(function="critical_learning_rate", name="H = (1/N) A.T @ A: the 2 forgotten",
+         kind="factor 2",
+         edits=[("hessian = (2.0 / n_samples) * (a.T @ a)",
+                 "hessian = (1.0 / n_samples) * (a.T @ a)")]),
+    dict(function="critical_learning_rate", name="no column of ones: the bias forgotten", kind=None,
+         edits=[("a = np.hstack([x, np.ones((n_samples, 1))])", "a = x")]),
+    dict(function="critical_learning_rate", name="N read from the wrong axis (x.shape[1])",
+         kind=None,
+         edits=[("hessian = (2.0 / n_samples)", "hessian = (2.0 / x.shape[1])")]),
+    # classify_learning_rate
+    dict(function="classify_learning_rate", name="monotone up to crit instead of crit/2", kind=None,
+         edits=[("    if lr <= crit / 2:", "    if lr <= crit:")]),
+    dict(function="classify_learning_rate", name="< instead of <= at crit/2", kind=None,
+         edits=[("    if lr <= crit / 2:", "    if lr < crit / 2:")]),
+    dict(function="classify_learning_rate", name="<= instead of < at crit", kind=None,
+         edits=[("    if lr < crit:", "    if lr <= crit:")]),
+    dict(function="classify_learning_rate", name="monotone and oscillating swapped", kind=None,
+         edits=[('return "monotone"', 'return "@@"'),
+                ('return "oscillating"', 'return "monotone"'),
+                ('return "@@"', 'return "oscillating"')]),
+    dict(function="classify_learning_rate", name="lr = 0 accepted", kind=None,
+         edits=[("if not lr > 0:", "if lr < 0:")]),
+]
+
+ALTERNATIVES = [
+    dict(function="critical_learning_rate", name="largest singular value of A: (2/N) sigma_max^2",
+         edits=[("    hessian = (2.0 / n_samples) * (a.T @ a)\n",
+                 "    sigma_max = np.linalg.svd(a, compute_uv=False)[0]\n"),
+                ("    lambda_max = np.linalg.eigvalsh(hessian)[-1]\n",
+                 "    lambda_max = (2.0 / n_samples) * sigma_max**2\n")]),
+    dict(function="critical_learning_rate", name="the spectral norm: np.linalg.norm(A, 2)**2",
+         edits=[("    lambda_max = np.linalg.eigvalsh(hessian)[-1]\n",
+                 "    lambda_max = (2.0 / n_samples) * np.linalg.norm(a, 2) ** 2\n")]),
+    dict(function="critical_learning_rate", name="general eigvals, largest real part",
+         edits=[("np.linalg.eigvalsh(hessian)[-1]", "np.max(np.linalg.eigvals(hessian).real)")]),
+    dict(function="critical_learning_rate", name="eigh, then max",
+         edits=[("np.linalg.eigvalsh(hessian)[-1]", "np.linalg.eigh(hessian)[0].max()")]),
+    dict(function="classify_learning_rate", name="compares lr * lambda_max with 1 and 2",
+         edits=[("    if lr <= crit / 2:", "    lam = 2 / crit\n    if lr * lam <= 1:"),
+                ("    if lr < crit:", "    if lr * lam < 2:")]),
+]

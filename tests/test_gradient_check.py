@@ -1,0 +1,551 @@
+"""Exercise 5, gradient_check: the learner's own gradient checker, judged by closed forms.
+
+For f = sum(x**3) the central difference is exactly 3x^2 + eps^2 while the
+forward difference is 3x^2 + 3x*eps + eps^2, so with a large eps and values
+on a grid of quarters (where every sum and cube is exact in binary) the
+formula a learner used can be read off the numbers. Every call also checks
+that x came back unchanged (the learner fixture does that by itself).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from gradkata.verdict import constant_ratio, expect_close, expect_true, show
+
+pytestmark = pytest.mark.points(1)
+
+# A step, and points on a grid of quarters, for which every number below is exact in binary.
+EPS = 0.5
+GRID_1D = np.array([1.0, -2.0, 0.25, 0.0])
+GRID_2D = np.array([[0.5, -1.0, 1.5], [2.0, -0.25, 0.75]])
+GRID_3D = np.array([[[1.0, -0.5], [0.25, 2.0]], [[-1.5, 0.0], [0.75, -2.0]]])
+
+# What a constant ratio between a numerical gradient and the expected one suggests.
+RATIOS = {
+    2.0: "Your values are exactly twice the expected ones: divide by 2*eps, the distance "
+         "between x - eps and x + eps, not by eps.",
+    0.5: "Your values are exactly half the expected ones: divide by 2*eps, not by 4*eps "
+         "or by (2*eps)**2.",
+    1.0: "Your values are close to the expected ones, but further off than rounding allows.",
+}
+
+moderate = st.floats(-2, 2, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3).filter(
+    lambda s: math.prod(s) <= 12)
+
+# Separable test functions f(x) = sum(term(x)): the term and its elementwise derivative.
+TERMS = {
+    "square": (lambda v: v**2, lambda v: 2 * v),
+    "cube": (lambda v: v**3, lambda v: 3 * v**2),
+    "sin": (np.sin, np.cos),
+    "exp": (np.exp, np.exp),
+}
+
+
+def cubes(x):
+    """f(x) = sum(x**3), evaluated in float64 whatever x's dtype."""
+    return float(np.sum(np.asarray(x, dtype=np.float64) ** 3))
+
+
+def central_cubes(x, eps):
+    """The central difference of sum(x**3), a closed form:
+    ((x + eps)**3 - (x - eps)**3) / (2*eps) = 3x^2 + eps^2."""
+    x = np.asarray(x, dtype=np.float64)
+    return 3 * x**2 + eps**2
+
+
+def wrong_formulas(kind, x, eps):
+    """The usual wrong answers for f = sum(term(x)), each with what it suggests: the forward
+    and backward differences with this eps, and the central difference with eps = 1e-5."""
+    term, derivative = TERMS[kind]
+    v = np.asarray(x, dtype=np.float64)
+    central = "Take the central one: (f(x + eps) - f(x - eps)) / (2*eps)."
+    return [
+        ((term(v + eps) - term(v)) / eps,
+         f"Your values are the forward difference (f(x + eps) - f(x)) / eps. {central}"),
+        ((term(v) - term(v - eps)) / eps,
+         f"Your values are the backward difference (f(x) - f(x - eps)) / eps. {central}"),
+        ((term(v + 1e-5) - term(v - 1e-5)) / 2e-5 if kind in ("square", "cube") else derivative(v),
+         f"Your values are the central difference with eps = 1e-5, not with the eps you were "
+         f"given ({eps:g}): use the eps argument."),
+    ]
+
+
+def notes(got, want, wrong, hint, rtol=1e-6, atol=1e-9):
+    """factors= and hint= for expect_close: name the wrong formula `got` matches, if any.
+
+    When the answer is a constant multiple of the expected one (as the forward
+    difference of exp is), the formula is named instead of a bare ratio.
+    """
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return RATIOS, hint
+    for values, text in wrong:
+        if g.shape == values.shape and np.all(np.abs(g - values) <= atol + rtol * np.abs(values)):
+            ratio = constant_ratio(got, want)
+            return ({ratio: text}, hint) if ratio is not None else (RATIOS, text)
+    return RATIOS, hint
+
+
+def scalar_factors(got, want, factors):
+    """`factors`, plus a silent entry for any other ratio between two single numbers.
+
+    Two numbers always have a constant ratio, so for a single number only the
+    ratios listed mean something; the rest would be named "a constant factor".
+    """
+    try:
+        ratio = float(got) / float(want)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return factors
+    if not math.isfinite(ratio) or any(abs(ratio - k) <= 1e-3 * max(1.0, abs(k)) for k in factors):
+        return factors
+    return {**factors, ratio: "That value fits no simple slip: see the formula below."}
+
+
+class Recorder:
+    """A function of x that keeps a copy of every point it is called at.
+
+    The sandbox hands each call a copy of the learner's x as it was at that
+    moment, so the list shows exactly which elements were moved, and by how much.
+    """
+
+    def __init__(self, f):
+        self.f = f
+        self.__name__ = f.__name__
+        self.points = []
+
+    def __call__(self, x):
+        point = np.array(x, copy=True)
+        self.points.append(point)
+        return self.f(point)
+
+
+def perturbation_problem(points, x0, eps):
+    """What is wrong with the points f was called at, or None.
+
+    Central differences call f exactly twice per element of x, each time at x
+    with that one element moved by +eps or by -eps (up to rounding in x's dtype).
+    """
+    n = x0.size
+    if len(points) != 2 * n:
+        text = (f"f was called {len(points)} times, but central differences call it twice per "
+                f"element, {2 * n} times for x of shape {x0.shape}: at x + eps*e_i and at "
+                "x - eps*e_i for every index i.")
+        if len(points) == n + 1:
+            text += " One call per element plus one more is the forward difference's pattern."
+        return text
+    slack = 8 * np.finfo(x0.dtype).eps * (1.0 + float(np.max(np.abs(x0))) + eps)
+    seen = {}
+    for k, point in enumerate(points, 1):
+        if point.shape != x0.shape:
+            return (f"Call {k} of f received an array of shape {point.shape}, but x has shape "
+                    f"{x0.shape}: call f on x itself, in its own shape, not on a flattened copy.")
+        moved = np.argwhere(np.abs(point.astype(np.float64) - x0.astype(np.float64)) > slack)
+        if len(moved) == 0:
+            return (f"Call {k} of f was at x itself, with no element moved: that belongs to the "
+                    "forward difference (f(x + eps) - f(x)) / eps. Central differences evaluate "
+                    "f at x + eps*e_i and at x - eps*e_i only.")
+        if len(moved) > 1:
+            where = [[int(i) for i in m] for m in moved[:4]]
+            return (f"Call {k} of f saw {len(moved)} elements of x moved at once (indices "
+                    f"{where}{', ...' if len(moved) > 4 else ''}): each call may differ from x "
+                    "in one element only. Put each element back to its saved value before moving "
+                    "the next one.")
+        ix = tuple(int(i) for i in moved[0])
+        step = float(point[ix]) - float(x0[ix])
+        if abs(abs(step) - eps) > slack:
+            return (f"Call {k} of f saw x{list(ix)} moved by {step:.6g}, but it should move by "
+                    f"+eps or -eps, with eps = {eps:g}: use the eps argument.")
+        seen.setdefault(ix, []).append(1 if step > 0 else -1)
+    for ix in np.ndindex(x0.shape):
+        signs = seen.get(ix, [])
+        if sorted(signs) != [-1, 1]:
+            return (f"x{list(ix)} was moved by +eps {signs.count(1)} times and by -eps "
+                    f"{signs.count(-1)} times; central differences move each element once "
+                    "each way.")
+    return None
+
+
+# --------------------------------------------------------------------------
+# numerical_gradient
+
+
+def test_numerical_gradient_matches_the_docstring_example(learner):
+    """For f = sum(x**2) at x = [1, -2, 3] the result is 2x = [2, -4, 6], as in the docstring."""
+    x = np.array([1.0, -2.0, 3.0])
+    got = learner.numerical_gradient(lambda v: float(np.sum(v**2)), x)
+    want = np.array([2.0, -4.0, 6.0])
+    # A quadratic has no truncation error: only rounding, about 1e-16 * |f| / eps ~ 1e-10.
+    factors, hint = notes(got, want, wrong_formulas("square", x, 1e-5),
+                          "Each element i: (f(x + eps*e_i) - f(x - eps*e_i)) / (2*eps), with x "
+                          "put back afterwards.", rtol=1e-8, atol=1e-8)
+    expect_close(got, want, rtol=1e-8, atol=1e-8, call=learner.numerical_gradient,
+                 factors=factors, hint=hint)
+
+
+@pytest.mark.points(3)
+def test_numerical_gradient_takes_central_differences_with_the_given_eps(learner):
+    """For f = sum(x**3) the result is exactly 3x^2 + eps^2, for x of 1, 2 or 3 dimensions.
+
+    A closed form: ((x + eps)**3 - (x - eps)**3) / (2*eps) = 3x^2 + eps^2. With
+    eps = 0.5 and x on a grid of quarters every step is exact in float64, so
+    the forward difference (3x^2 + 3x*eps + eps^2), a division by eps instead
+    of 2*eps (twice the answer) and an ignored eps (3x^2) all show.
+    """
+    for x in (GRID_1D, GRID_2D, GRID_3D):
+        got = learner.numerical_gradient(cubes, x, EPS)
+        factors, hint = notes(got, central_cubes(x, EPS), wrong_formulas("cube", x, EPS),
+                              "For f = sum(x**3) the central difference is exactly ((x + eps)**3 "
+                              "- (x - eps)**3) / (2*eps) = 3x^2 + eps^2, one element at a time.")
+        expect_close(got, central_cubes(x, EPS), rtol=1e-12, atol=1e-12,
+                     call=learner.numerical_gradient, factors=factors, hint=hint)
+
+
+@pytest.mark.points(2)
+def test_numerical_gradient_moves_one_element_by_eps_at_a_time(learner):
+    """f is called 2 * x.size times, each time at x with exactly one element moved by +eps or -eps.
+
+    The f passed here records every point it sees (the docstring: f is called
+    2 * x.size times, at x + eps*e_i and x - eps*e_i). So earlier elements
+    that were never put back, a forward difference, a whole row moved at once
+    or a flattened x are seen directly.
+    """
+    x = np.array([[0.3, -1.7, 2.2], [0.0, 1.1, -0.4]])
+    eps = 1e-3
+    record = Recorder(cubes)
+    learner.numerical_gradient(record, x, eps)
+    problem = perturbation_problem(record.points, x, eps)
+    expect_true(problem is None, f"{problem}", call=learner.numerical_gradient)
+
+
+def symmetric_matrix(n, data):
+    """A symmetric n x n matrix of halves and integers from -3 to 3.
+
+    Its entries come from a generator seeded by hypothesis: drawing n*n
+    elements one by one costs hypothesis more than the whole test.
+    """
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="matrix seed"))
+    m = rng.integers(-3, 4, size=(n, n)).astype(np.float64)
+    return (m + m.T) / 2
+
+
+def closed_form_case(kind, x, eps, data):
+    """f, the closed form of its central difference at x with step eps, and |f|'s size.
+
+    quadratic  f = 1/2 v.A v + b.v (v = x flattened, A symmetric): exactly A v + b
+    sin        f = sum(sin x): (sin(x + eps) - sin(x - eps)) / (2 eps) = cos(x) sin(eps)/eps
+    exp        f = sum(exp x): exp(x) sinh(eps)/eps
+    cube       f = sum(x**3):  3x^2 + eps^2
+    The size bounds |f| near x, for the rounding allowance; the last item lists the
+    usual wrong answers, for the message.
+    """
+    v = np.asarray(x, dtype=np.float64)
+    n = v.size
+    if kind == "quadratic":
+        a = symmetric_matrix(n, data)
+        b = data.draw(hnp.arrays(np.float64, n, elements=moderate))
+
+        def f(z):
+            z = np.asarray(z, dtype=np.float64).ravel()
+            return float(0.5 * z @ a @ z + b @ z)
+
+        big = np.abs(v.ravel()) + eps
+        size = float(0.5 * big @ np.abs(a) @ big + np.abs(b) @ big)
+        want = (a @ v.ravel() + b).reshape(v.shape)
+        # forward and backward differences of a quadratic: A v + b +- (eps/2) diag(A)
+        half = (eps / 2 * np.diag(a)).reshape(v.shape)
+        central = "Take the central one: (f(x + eps) - f(x - eps)) / (2*eps)."
+        wrong = [(want + half, "Your values are the forward difference (f(x + eps) - f(x)) / "
+                               f"eps. {central}"),
+                 (want - half, "Your values are the backward difference (f(x) - f(x - eps)) / "
+                               f"eps. {central}")]
+        return f, want, size, wrong
+    term = TERMS[kind][0]
+    f = lambda z: float(np.sum(term(np.asarray(z, dtype=np.float64))))  # noqa: E731
+    if kind == "sin":
+        want, size = np.cos(v) * np.sin(eps) / eps, float(n)
+    elif kind == "exp":
+        want, size = np.exp(v) * np.sinh(eps) / eps, float(np.sum(np.exp(np.abs(v) + eps)))
+    else:
+        want, size = central_cubes(v, eps), float(np.sum((np.abs(v) + eps) ** 3))
+    return f, want, size, wrong_formulas(kind, v, eps)
+
+
+@pytest.mark.points(2)
+@given(data=st.data(), shape=shapes, dtype=st.sampled_from([np.float64, np.float32]),
+       kind=st.sampled_from(["quadratic", "sin", "exp", "cube"]),
+       eps=st.sampled_from([1e-3, 1e-2, 1e-1]))
+def test_numerical_gradient_matches_closed_forms_for_any_shape(learner, data, shape, dtype,
+                                                               kind, eps):
+    """For quadratic forms and sums of sin, exp and cubes the result is the central difference.
+
+    Any shape of 1 to 3 dimensions, float64 or float32, eps from 1e-3 to 0.1;
+    the expected values are closed forms of the central difference (see
+    closed_form_case), which keep the eps^2 terms.
+    """
+    x = data.draw(hnp.arrays(np.float64, shape, elements=moderate)).astype(dtype)
+    f, want, size, wrong = closed_form_case(kind, x, eps, data)
+    got = learner.numerical_gradient(f, x, eps)
+    # Rounding of f, about n ulps of |f|, divided by the step; in float32 the step
+    # actually taken, (x + eps) - (x - eps) rounded to float32, is off by an ulp of x.
+    atol = 8 * x.size * np.finfo(np.float64).eps * size / eps
+    rtol = 1e-9
+    if dtype == np.float32:
+        rtol = 4 * np.finfo(np.float32).eps * (1 + float(np.max(np.abs(x)))) / eps
+        atol += rtol * (1 + float(np.max(np.abs(want))))
+    factors, hint = notes(got, want, wrong,
+                          f"The central difference, one element at a time, on x itself in its "
+                          f"own shape ({kind}, eps = {eps:g}, x of shape {x.shape}, {x.dtype}).",
+                          rtol=max(rtol, 1e-6), atol=max(atol, 1e-9))
+    expect_close(got, want, rtol=rtol, atol=atol, call=learner.numerical_gradient,
+                 factors=factors, hint=hint)
+
+
+def test_numerical_gradient_returns_float64_for_float32_x(learner):
+    """For a float32 x the values are right and the result is a float64 array (as documented).
+
+    With eps = 0.5 and x on a grid of quarters, x + eps is exact in float32 too,
+    so the result is exactly 3x^2 + eps^2 for f = sum(x**3).
+    """
+    x = GRID_2D.astype(np.float32)
+    got = learner.numerical_gradient(cubes, x, EPS)
+    factors, hint = notes(got, central_cubes(x, EPS), wrong_formulas("cube", x, EPS),
+                          "For f = sum(x**3) the central difference is exactly 3x^2 + eps^2, "
+                          "for float32 x as for float64.")
+    expect_close(got, central_cubes(x, EPS), rtol=1e-12, atol=1e-12,
+                 call=learner.numerical_gradient, factors=factors, hint=hint)
+    dtype = getattr(got, "dtype", None)
+    expect_true(dtype == np.float64,
+                f"The values are right, but the result has dtype {dtype}; the docstring asks "
+                "for float64 whatever the float dtype of x (np.zeros_like(x) would be float32 "
+                "here): use np.result_type(x.dtype, np.float64).",
+                call=learner.numerical_gradient)
+
+
+# --------------------------------------------------------------------------
+# relative_error
+
+ONE_SIDED = ("That is |a - b| / |a| or |a - b| / |b|: divide by |a| + |b|, so that the order of "
+             "a and b does not matter.")
+RELATIVE_CASES = [
+    # (a, b, closed form of max |a-b| / max(1e-8, |a|+|b|), what the case shows,
+    #  what a ratio between a wrong answer and the right one suggests)
+    (2.0, 1.0, 1 / 3, "A factor 2 gives |2 - 1| / (2 + 1) = 1/3.",
+     {1.5: ONE_SIDED, 3.0: ONE_SIDED}),
+    (1.0, 2.0, 1 / 3, "The measure is symmetric: |1 - 2| / (1 + 2) = 1/3.",
+     {1.5: ONE_SIDED, 3.0: ONE_SIDED}),
+    (-1.5, 1.5, 1.0, "Opposite signs give |-1.5 - 1.5| / (1.5 + 1.5) = 1.", {2.0: ONE_SIDED}),
+    (0.7, 0.7, 0.0, "Equal values give 0.", {}),
+    (0.0, 0.0, 0.0, "Two zeros give 0 / max(1e-8, 0) = 0: the floor 1e-8 avoids 0/0.", {}),
+    (1e-9, 0.0, 0.1, "For 1e-9 against 0 the denominator is the floor: 1e-9 / 1e-8 = 0.1.",
+     {10.0: "That is 1e-9 / 1e-9: the floor max(1e-8, |a| + |b|) is missing, or lower than 1e-8.",
+      1 / 1.1: "That is 1e-9 / (1e-9 + 1e-8): the floor is added to |a| + |b|; take the "
+               "larger of the two, np.maximum(1e-8, |a| + |b|)."}),
+    ([1.0, 2.0, 3.0], [1.0, 2.0, 6.0], 1 / 3,
+     "The worst element decides: 3/9 = 1/3 at the last index.",
+     {1 / 3: "Your value is the mean of the elementwise terms (1/9), not the largest (1/3)."}),
+    ([[1.0, -2.0], [0.0, 4.0]], [[1.0, 2.0], [0.0, 4.0]], 1.0,
+     "The worst element decides: 1 where the sign flipped.",
+     {0.25: "Your value is the mean of the elementwise terms (1/4), not the largest (1)."}),
+]
+
+
+@pytest.mark.points(2)
+def test_relative_error_matches_closed_forms(learner):
+    """relative_error gives 1/3 for a factor 2, 1 for a sign flip, 0 for zeros, 0.1 at the floor.
+
+    Closed forms of max over i of |a_i - b_i| / max(1e-8, |a_i| + |b_i|), for
+    scalars, lists and 2-D arrays (see RELATIVE_CASES).
+    """
+    for a, b, want, hint, factors in RELATIVE_CASES:
+        got = learner.relative_error(a, b)
+        expect_close(got, want, rtol=1e-12, atol=1e-15, call=learner.relative_error,
+                     factors=scalar_factors(got, want, factors),
+                     hint=hint + " The formula: max over i of "
+                                 "|a_i - b_i| / max(1e-8, |a_i| + |b_i|).")
+
+
+def relative_arrays(dtype):
+    """Pairs of same-shape arrays of moderate values, with zeros and values below the floor."""
+    width = 32 if dtype == np.float32 else 64
+    elements = st.one_of(st.sampled_from([0.0, 1e-9, -3e-9]),
+                         st.floats(-100, 100, allow_nan=False, width=width))
+    return shapes.flatmap(lambda s: st.tuples(hnp.arrays(dtype, s, elements=elements),
+                                              hnp.arrays(dtype, s, elements=elements)))
+
+
+@pytest.mark.points(2)
+@given(data=st.data(), dtype=st.sampled_from([np.float64, np.float32]))
+def test_relative_error_matches_the_reference_and_is_symmetric(learner, reference, data, dtype):
+    """For any two same-shape arrays relative_error follows the docstring, both ways round."""
+    a, b = data.draw(relative_arrays(dtype))
+    want = reference.relative_error(a, b)
+    # float32 inputs may be compared in float32: agreement to a few float32 ulps.
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    expect_close(learner.relative_error(a, b), want, rtol=rtol, atol=1e-15,
+                 call=learner.relative_error,
+                 hint="max over all elements (not the mean) of |a - b| / max(1e-8, |a| + |b|), "
+                      "elementwise (np.maximum, not max).")
+    expect_close(learner.relative_error(b, a), want, rtol=rtol, atol=1e-15,
+                 call=learner.relative_error,
+                 hint="This is the same pair with a and b swapped, and the measure is symmetric: "
+                      "divide by |a| + |b|, not by |a| or |b| alone.")
+
+
+def test_relative_error_handles_empty_and_nan_inputs(learner):
+    """relative_error returns a Python float: 0.0 for empty arrays and nan if an entry is nan."""
+    got = learner.relative_error(np.array([]), np.array([]))
+    expect_close(got, 0.0, atol=0.0, call=learner.relative_error,
+                 hint="The docstring: 0.0 for empty arrays (np.max has an `initial` argument).")
+    got = learner.relative_error(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
+    expect_true(isinstance(got, float),
+                f"It returned {show(got)}, a {type(got).__name__}; the docstring asks for a "
+                "Python float: return float(...).", call=learner.relative_error)
+    got = learner.relative_error(np.array([1.0, np.nan]), np.array([1.0, 1.0]))
+    expect_true(isinstance(got, float) and math.isnan(got),
+                f"It returned {show(got)}, but the docstring asks for nan when an entry is nan: "
+                "a gradient holding nan must never pass a check (np.max keeps nan; np.nanmax "
+                "and max() may drop it).", call=learner.relative_error)
+
+
+# --------------------------------------------------------------------------
+# check_gradient
+
+
+def check_case(kind, x, data):
+    """A function and its exact gradient, whose components stay away from 0 (at least 0.1)
+    so that the relative error of a correct gradient is only rounding and eps^2."""
+    if kind == "exp":
+        return (lambda z: float(np.sum(np.exp(z))), lambda z: np.exp(z))
+    if kind == "cubic":
+        return (lambda z: float(np.sum(z**3 / 3 + z)), lambda z: z**2 + 1)
+    # 1/2 v.A v + b.v with b chosen so that the gradient at x is a drawn g, |g_i| >= 0.5
+    n = x.size
+    a = symmetric_matrix(n, data)
+    away_from_zero = st.one_of(st.floats(0.5, 3), st.floats(-3, -0.5))
+    g = data.draw(hnp.arrays(np.float64, n, elements=away_from_zero))
+    b = g - a @ x.ravel()
+    return (lambda z: float(0.5 * z.ravel() @ a @ z.ravel() + b @ z.ravel()),
+            lambda z: (a @ z.ravel() + b).reshape(z.shape))
+
+
+@pytest.mark.points(2)
+@given(data=st.data(), shape=shapes.filter(lambda s: math.prod(s) <= 8),
+       dtype=st.sampled_from([np.float64, np.float32]),
+       kind=st.sampled_from(["exp", "cubic", "quadratic"]))
+def test_check_gradient_accepts_correct_gradients(learner, reference, data, shape, dtype, kind):
+    """check_gradient returns True (a bool) for the exact gradient of a smooth f, any shape."""
+    x = data.draw(hnp.arrays(np.float64, shape, elements=moderate)).astype(dtype)
+    f, grad = check_case(kind, x.astype(np.float64), data)
+    got = learner.check_gradient(f, grad, x)
+    work = x.astype(np.float64)
+    error = reference.relative_error(reference.numerical_gradient(f, work), grad(work))
+    expect_true(isinstance(got, (bool, np.bool_)) and got,
+                f"It returned {show(got)}, but the gradient is exact: the worst relative error "
+                f"between it and the central difference is {error:.1e}, below the default "
+                "tolerance 1e-6, so True was expected (a bool). Compare relative_error("
+                "numerical_gradient(f, x, eps), grad(x)) with the tolerance.",
+                call=learner.check_gradient)
+
+
+def test_check_gradient_rejects_wrong_gradients(learner):
+    """check_gradient returns False for a gradient twice, half or minus the true one, or with nan.
+
+    Also for one element 1% off: the relative error is then 0.01 / 2.01 there.
+    """
+    x = np.array([[0.5, -1.0], [1.5, 2.0]])
+    # relative errors (closed forms): 1/3, 1/3, 1, 0.01/2.01 in one element, nan
+    wrong = [
+        ("twice the true gradient (a stray factor 2)", lambda z: 2 * np.exp(z)),
+        ("half the true gradient (a missing factor 2)", lambda z: 0.5 * np.exp(z)),
+        ("the true gradient with its sign flipped", lambda z: -np.exp(z)),
+        ("the true gradient with one element 1% too large",
+         lambda z: np.exp(z) * np.array([[1.0, 1.0], [1.01, 1.0]])),
+        ("the true gradient with one element nan",
+         lambda z: np.exp(z) * np.array([[1.0, np.nan], [1.0, 1.0]])),
+    ]
+    for name, grad in wrong:
+        got = learner.check_gradient(lambda z: float(np.sum(np.exp(z))), grad, x)
+        expect_true(isinstance(got, (bool, np.bool_)) and not got,
+                    f"It returned {show(got)} for f = sum(exp(x)) and grad = {name}; False was "
+                    "expected. check_gradient must compare grad(x) with numerical_gradient(f, x, "
+                    "eps), not with f(x), and return True only when the error is below the "
+                    "tolerance.", call=learner.check_gradient)
+
+
+def test_check_gradient_respects_the_tolerance(learner):
+    """check_gradient returns True exactly when the relative error is strictly below tolerance.
+
+    For f = 1/2 sum(x**2) with eps = 0.5 on a grid of quarters the numerical
+    gradient is exactly x. Against grad = c*x the relative error is the closed
+    form |c - 1| / (|c| + 1): 0.2 for c = 1.5 and exactly 0.5 for c = 3.
+    """
+    x = GRID_2D
+
+    def half_squares(z):
+        return float(0.5 * np.sum(z**2))
+
+    cases = [  # (c, tolerance, expected, error)
+        (1.5, 0.25, True, 0.2), (1.5, 0.15, False, 0.2),
+        (3.0, float(np.nextafter(0.5, 1.0)), True, 0.5),
+        (3.0, 0.5, False, 0.5),
+        # the default tolerance, 1e-6
+        (1 + 1e-7, None, True, 1e-7 / (2 + 1e-7)), (1 + 1e-5, None, False, 1e-5 / (2 + 1e-5)),
+    ]
+    for c, tolerance, want, error in cases:
+        if tolerance is None:
+            got = learner.check_gradient(half_squares, lambda z, c=c: c * z, x, EPS)
+        else:
+            got = learner.check_gradient(half_squares, lambda z, c=c: c * z, x, EPS, tolerance)
+        expect_true(isinstance(got, (bool, np.bool_)) and bool(got) == want,
+                    f"It returned {show(got)}; the relative error here is {error:.3g} and the "
+                    f"tolerance {1e-6 if tolerance is None else tolerance!r}"
+                    f"{' (the default)' if tolerance is None else ''}, so {want} was expected. "
+                    "Return whether the error is strictly below the tolerance argument "
+                    "(error < tolerance; an error equal to it fails).",
+                    call=learner.check_gradient)
+
+
+def test_check_gradient_passes_eps_on(learner):
+    """check_gradient passes eps on: for sum(x**3) a large eps makes the check fail.
+
+    The central difference of sum(x**3) is 3x^2 + eps^2 (closed form), so against
+    the exact 3x^2 the relative error is eps^2 / (6x^2 + eps^2): about 0.14 at
+    x = 0.5 with eps = 0.5, and below 1e-6 with eps = 1e-3.
+    """
+    x = np.array([1.0, -1.0, 0.5])
+    for eps, want in ((EPS, False), (1e-3, True)):
+        got = learner.check_gradient(cubes, lambda z: 3 * z**2, x, eps, 0.01)
+        worst = eps**2 / (6 * 0.25 + eps**2)
+        expect_true(isinstance(got, (bool, np.bool_)) and bool(got) == want,
+                    f"It returned {show(got)}; with eps = {eps:g} the numerical gradient is "
+                    f"3x^2 + eps^2, a relative error of {worst:.2g} against the exact 3x^2, so "
+                    f"with tolerance 0.01 {want} was expected. Pass eps on: "
+                    "numerical_gradient(f, x, eps).", call=learner.check_gradient)
+
+
+def test_check_gradient_works_on_integer_x(learner):
+    """check_gradient works on a list or an integer array x, by working on a float64 copy."""
+    seen = []
+
+    def f(z):
+        seen.append(np.asarray(z).dtype)
+        return float(np.sum(z**3 / 3 + z))
+
+    for x in ([1, 2, 3], np.array([[1, -2], [3, 1]])):
+        got = learner.check_gradient(f, lambda z: z**2 + 1, x)
+        kinds = sorted({str(d) for d in seen})
+        why = (f" f saw arrays of dtype {kinds}: in an integer array x[i] + eps is truncated "
+               "back to x[i]. Copy x to float64 first: np.array(x, dtype=np.float64)."
+               if any(not k.startswith("float") for k in kinds) else "")
+        expect_true(isinstance(got, (bool, np.bool_)) and got,
+                    f"It returned {show(got)} for the exact gradient x**2 + 1 of "
+                    f"sum(x**3/3 + x) at integer x = {show(x)}; True was expected.{why}",
+                    call=learner.check_gradient)
+        seen.clear()

@@ -1,0 +1,345 @@
+"""Exercise 6, learning_rate (seed 001): how large may the learning rate be?
+
+Seed 001 fits y = w*x + b to x = 1, 2, 3, 4 and y = 3x by gradient descent on
+the MSE, from w = b = 0, at learning rates 0.01 (creeps towards w = 3), 0.1
+(oscillates, then settles) and 1 (blows up). The MSE's Hessian is
+H = (2/N) A^T A with A = [x, 1]; for seed 001 it is [[15, 5], [5, 2]], with
+lambda_max = (17 + sqrt(269)) / 2 and a critical rate 2/lambda_max = 4/(17 + sqrt(269)).
+The tests below also run gradient descent themselves, so a rate is judged by
+what it does, not only by the formula.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from gradkata.sandbox import LearnerError
+from gradkata.verdict import expect_close, expect_true, show
+
+pytestmark = pytest.mark.points(1)
+
+# Seed 001's data, in the seed's own form (a list of one-element rows), and its targets.
+SEED_X = [[1], [2], [3], [4]]
+SEED_Y = np.array([3.0, 6.0, 9.0, 12.0])
+SEED_OPTIMUM = np.array([3.0, 0.0])  # y = 3x exactly: w = 3, b = 0
+# Closed form for seed 001: H = [[15, 5], [5, 2]], lambda_max = (17 + sqrt(269)) / 2.
+SEED_CRITICAL = 4 / (17 + math.sqrt(269))  # about 0.1198
+
+RATE_HINT = ("H = (2/N) A.T @ A with A = [inputs, 1] (a column of ones for the bias, N the "
+             "number of rows), and the rate is 2 / (the largest eigenvalue of H).")
+
+
+def design(inputs):
+    """A = [inputs, 1], inputs (N,) read as (N, 1)."""
+    x = np.asarray(inputs, dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    return np.hstack([x, np.ones((len(x), 1))])
+
+
+def closed_form_rate(inputs):
+    """2 / lambda_max of H = (2/N) A^T A. For one feature H is 2x2 and its largest eigenvalue
+    is (h11 + h22)/2 + sqrt(((h11 - h22)/2)^2 + h12^2); otherwise numpy's eigvalsh."""
+    a = design(inputs)
+    h = (2 / len(a)) * (a.T @ a)
+    if h.shape == (2, 2):
+        top = (h[0, 0] + h[1, 1]) / 2 + math.hypot((h[0, 0] - h[1, 1]) / 2, h[0, 1])
+    else:
+        top = float(np.linalg.eigvalsh(h)[-1])
+    return 2 / top
+
+
+def rate_factors(inputs, got):
+    """What the ratio of a wrong rate to 2/lambda_max suggests, for these inputs.
+
+    Each usual slip gives a rate whose ratio to the right one follows from the
+    inputs alone (the closed forms below). Any other ratio is left unnamed: two
+    numbers always have one.
+    """
+    a = design(inputs)
+    n, columns = a.shape
+    lam = np.linalg.eigvalsh((2 / n) * (a.T @ a))
+    x = a[:, :-1]
+    no_bias = np.linalg.eigvalsh((2 / n) * (x.T @ x))[-1]
+    slips = [
+        (0.5, "Your rate is exactly half of 2/lambda_max: it is 1/lambda_max, where the "
+              "oscillation starts; the critical rate is 2/lambda_max."),
+        (2.0, "Your rate is exactly twice 2/lambda_max: the Hessian of (1/N)||A theta - y||^2 "
+              "is (2/N) A.T @ A, with its 2."),
+        (2 / n, f"Your rate is 2/N = {2 / n:.4g} times the right one: H = A.T @ A is missing "
+                "its factor 2/N."),
+        (1 / n, f"Your rate is 1/N = {1 / n:.4g} times the right one: H = 2 A.T @ A is missing "
+                "its 1/N."),
+        ((columns - 1) / n, "Your rate is P/N times the right one: N came from the wrong axis "
+                            "(the number of columns, not of rows)."),
+        (lam[-1] / lam[0] if lam[0] > 1e-9 * lam[-1] else None,
+         "Your rate is 2/lambda_min: the smallest eigenvalue of H, not the largest."),
+        (lam[-1] / no_bias if no_bias > 0 else None,
+         "Your rate is the one H would give without the column of ones in A = [inputs, 1]: the "
+         "bias is a parameter too."),
+    ]
+    factors = {}
+    for ratio, text in slips:
+        if ratio is None or abs(ratio - 1) <= 1e-3:
+            continue
+        same = [k for k in factors if abs(k - ratio) <= 1e-3 * max(1.0, abs(k))]
+        if same:
+            factors[same[0]] += " Or: " + text
+        else:
+            factors[float(ratio)] = text
+    try:
+        ratio = float(got) * lam[-1] / 2
+    except (TypeError, ValueError, OverflowError):
+        return factors
+    if math.isfinite(ratio) and not any(abs(k - ratio) <= 1e-3 * max(1.0, abs(k))
+                                        for k in factors):
+        factors[ratio] = "That value fits none of the usual slips: see below."
+    return factors
+
+
+def as_rate(got, call):
+    """The learner's rate as a float, after checking it is one positive finite number."""
+    ok = isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(got, bool)
+    expect_true(ok and math.isfinite(float(got)) and float(got) > 0,
+                f"It returned {show(got)}; the docstring asks for a positive Python float.",
+                call=call)
+    return float(got)
+
+
+def losses(inputs, y, lr, steps):
+    """MSE after each of `steps` steps of gradient descent from theta = 0 (seed 001's start)."""
+    a = design(inputs)
+    theta = np.zeros(a.shape[1])
+    out = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps + 1):
+            r = a @ theta - y
+            out.append(float(np.mean(r**2)))
+            theta = theta - lr * (2 / len(a)) * (a.T @ r)  # the MSE's gradient
+    return out
+
+
+# --------------------------------------------------------------------------
+# critical_learning_rate
+
+
+@pytest.mark.points(2)
+def test_critical_learning_rate_matches_seed_001(learner):
+    """For seed 001's x = 1, 2, 3, 4 the critical rate is 4 / (17 + sqrt(269)), about 0.1198."""
+    for inputs in (SEED_X, np.array([1.0, 2.0, 3.0, 4.0])):
+        got = learner.critical_learning_rate(inputs)
+        expect_close(got, SEED_CRITICAL, rtol=1e-9, call=learner.critical_learning_rate,
+                     factors=rate_factors(inputs, got),
+                     hint="For seed 001, H = (2/4) [[30, 10], [10, 4]] = [[15, 5], [5, 2]]. "
+                          + RATE_HINT)
+
+
+samples = st.integers(1, 6)
+values = st.floats(-3, 3, allow_nan=False).map(lambda v: round(v, 2))
+inputs_strategy = st.one_of(
+    samples.flatmap(lambda n: hnp.arrays(np.float64, (n,), elements=values)),
+    st.tuples(samples, st.integers(1, 3)).flatmap(
+        lambda s: hnp.arrays(np.float64, s, elements=values)),
+)
+
+
+@pytest.mark.points(3)
+@given(inputs=inputs_strategy)
+def test_critical_learning_rate_matches_the_closed_form(learner, reference, inputs):
+    """For any inputs of shape (N,) or (N, P) the rate is 2 / lambda_max of H = (2/N) A^T A."""
+    got = learner.critical_learning_rate(inputs)
+    hint = f"inputs of shape {inputs.shape}: N = {inputs.shape[0]} samples. " + RATE_HINT
+    factors = rate_factors(inputs, got)
+    expect_close(got, closed_form_rate(inputs), rtol=1e-9, call=learner.critical_learning_rate,
+                 factors=factors, hint=hint)
+    expect_close(got, reference.critical_learning_rate(inputs), rtol=1e-9,
+                 call=learner.critical_learning_rate, factors=factors, hint=hint)
+
+
+# Data for the descent runs: seed 001, and two made-up data sets with exact targets
+# y = A @ theta_true (so the smallest MSE is 0). For each, starting from theta = 0 the
+# error has a component along H's top eigenvector (checked when the tests were written).
+DESCENT_DATA = [
+    ("seed 001", SEED_X, SEED_Y),
+    ("two features", [[1, 0], [0, 1], [1, 1], [2, -1], [-1, 3]],
+     design([[1, 0], [0, 1], [1, 1], [2, -1], [-1, 3]]) @ np.array([1.0, -2.0, 0.5])),
+    ("one feature, six samples", [-3, -1, 0.5, 2, 2.5, 4],
+     design([-3, -1, 0.5, 2, 2.5, 4]) @ np.array([-1.5, 2.0])),
+]
+
+
+@pytest.mark.points(2)
+def test_critical_learning_rate_separates_convergence_from_divergence(learner):
+    """Gradient descent on the MSE converges at 0.95 times the rate, and diverges at 1.05 times it.
+
+    A property of the rate, checked by running gradient descent here: below
+    2/lambda_max every factor |1 - lr*lambda| is at most 1, so the loss never
+    rises; above it the error along the top eigenvector grows by more than 1.1
+    per step (1.1**200 ~ 2e8).
+    """
+    steps = 200
+    for name, inputs, y in DESCENT_DATA:
+        rate = as_rate(learner.critical_learning_rate(inputs), learner.critical_learning_rate)
+        below = losses(inputs, y, 0.95 * rate, steps)
+        rising = not all(b <= a * (1 + 1e-9) for a, b in zip(below, below[1:]))
+        expect_true(not rising and below[-1] < 1e-2 * below[0],
+                    f"For {name} (inputs {show(inputs)}) it returned {rate:.6g}. Gradient descent "
+                    f"on the MSE at 0.95 times that rate gave losses {show(below[:4])[:-1]}, ... "
+                    f"{below[-1]:.3g} after {steps} steps: they should fall steadily towards 0. "
+                    "The rate is too large: is it 2 over the largest eigenvalue of H = (2/N) "
+                    "A.T @ A, and does A have its column of ones?",
+                    call=learner.critical_learning_rate)
+        above = losses(inputs, y, 1.05 * rate, steps)
+        expect_true(not (above[-1] < 1e6 * above[0]),
+                    f"For {name} (inputs {show(inputs)}) it returned {rate:.6g}. Gradient descent "
+                    f"on the MSE at 1.05 times that rate went from loss {above[0]:.3g} to "
+                    f"{above[-1]:.3g} in {steps} steps: it should blow up, since the critical "
+                    "rate is the largest that still converges. The rate is too small: "
+                    "2/lambda_max, not 1/lambda_max, with H = (2/N) A.T @ A.",
+                    call=learner.critical_learning_rate)
+
+
+# --------------------------------------------------------------------------
+# classify_learning_rate
+
+
+@pytest.mark.points(2)
+def test_classify_learning_rate_names_seed_001s_three_plots(learner):
+    """Seed 001's plots: lr 0.01 is "monotone", 0.1 "oscillating" and 1 "divergent".
+
+    The steps quoted in the messages are exact gradient descent from w = b = 0
+    (closed form: dL/dw = (2/N) sum x(wx + b - y)); seed 001 reports 0.45 and 4.5
+    after the first step at 0.01 and 0.1, and 45 at 1.
+    """
+    plots = [(0.01, "monotone", "w creeps up towards 3"),
+             (0.1, "oscillating", "w jumps to 4.5, back to 1.5, and settles"),
+             (1.0, "divergent", "w jumps to 45, then -660, then 10410")]
+    for lr, want, plot in plots:
+        got = learner.classify_learning_rate(SEED_X, lr)
+        expect_true(got == want,
+                    f"It returned {show(got)}, but seed 001's plot at lr = {lr:g} ({plot}) is "
+                    f"{want!r}. With crit = 2/lambda_max ~ {SEED_CRITICAL:.4f}: \"monotone\" up to "
+                    "crit/2, \"oscillating\" below crit, \"divergent\" from crit on.",
+                    call=learner.classify_learning_rate)
+
+
+def expect_label(learner, inputs, lr, want, why):
+    got = learner.classify_learning_rate(inputs, lr)
+    expect_true(got == want, f"It returned {show(got)}, but {want!r} was expected: {why}",
+                call=learner.classify_learning_rate)
+
+
+def test_classify_learning_rate_switches_at_half_the_critical_rate_and_at_it(learner):
+    """The label changes at crit/2 and at crit: checked just below and just above each, on seed 001.
+
+    With crit = 4 / (17 + sqrt(269)) (closed form): (1 -+ 1e-9) * crit/2 gives
+    "monotone" and "oscillating", (1 -+ 1e-9) * crit "oscillating" and "divergent".
+    """
+    crit = SEED_CRITICAL
+    for lr, want in ((crit / 2 * (1 - 1e-9), "monotone"), (crit / 2 * (1 + 1e-9), "oscillating"),
+                     (crit * (1 - 1e-9), "oscillating"), (crit * (1 + 1e-9), "divergent")):
+        expect_label(learner, SEED_X, lr, want,
+                     f"lr is {lr / crit:.9f} times crit = 2/lambda_max ~ {crit:.6f}. The "
+                     "boundaries are crit/2 (= 1/lambda_max) and crit.")
+
+
+def test_classify_learning_rate_breaks_ties_as_the_docstring_says(learner):
+    """At exactly crit/2 the label is "monotone", at exactly crit "divergent".
+
+    For x = -2, -2, 2, 2 the columns of A = [x, 1] are orthogonal, so
+    H = (2/4) diag(16, 4) = diag(8, 2): crit = 2/8 = 0.25 exactly (closed form),
+    and crit/2 = 0.125; both are exact in binary.
+    """
+    x = [-2.0, -2.0, 2.0, 2.0]
+    rule = "The docstring: \"monotone\" if lr <= crit/2, \"divergent\" if lr >= crit."
+    expect_label(learner, x, 0.125, "monotone", "lr = 0.125 is exactly crit/2. " + rule)
+    expect_label(learner, x, 0.25, "divergent", "lr = 0.25 is exactly crit. " + rule)
+    expect_label(learner, x, float(np.nextafter(0.125, 1)), "oscillating",
+                 "lr is the next float above crit/2 = 0.125. " + rule)
+    expect_label(learner, x, float(np.nextafter(0.25, 0)), "oscillating",
+                 "lr is the next float below crit = 0.25. " + rule)
+
+
+away_from_the_boundaries = st.floats(0.05, 3).filter(
+    lambda u: abs(u - 0.5) > 1e-6 and abs(u - 1) > 1e-6)
+
+
+@given(inputs=inputs_strategy, ratio=away_from_the_boundaries)
+def test_classify_learning_rate_matches_the_reference(learner, reference, inputs, ratio):
+    """For any inputs and any rate (not within 1e-6 of a boundary) the label is the reference's."""
+    lr = ratio * closed_form_rate(inputs)
+    got = learner.classify_learning_rate(inputs, lr)
+    want = reference.classify_learning_rate(inputs, lr)
+    expect_true(got == want,
+                f"It returned {show(got)}, but {want!r} was expected: lr = {lr:.6g} is "
+                f"{ratio:.4f} times the critical rate for these inputs (shape {inputs.shape}). "
+                "\"monotone\" up to crit/2, \"oscillating\" below crit, \"divergent\" from "
+                "crit on.", call=learner.classify_learning_rate)
+
+
+def steepest_errors(lr, steps):
+    """(theta - theta_star) along H's top eigenvector during gradient descent on seed 001."""
+    a = design(SEED_X)
+    top = np.linalg.eigh((2 / len(a)) * (a.T @ a))[1][:, -1]
+    theta = np.zeros(2)
+    out = []
+    for _ in range(steps + 1):
+        out.append(float(top @ (theta - SEED_OPTIMUM)))
+        theta = theta - lr * (2 / len(a)) * (a.T @ (a @ theta - SEED_Y))
+    return out
+
+
+def observed(errors):
+    """What gradient descent did along the steepest direction, in the docstring's words."""
+    flips = sum(1 for p, q in zip(errors, errors[1:]) if p * q < 0)
+    if abs(errors[-1]) >= abs(errors[0]):
+        return "divergent", "the error grew"
+    if flips == 0:
+        return "monotone", "the error shrank without changing sign"
+    if flips == len(errors) - 1:
+        return "oscillating", "the error changed sign at every step and shrank"
+    return "mixed", f"the error changed sign {flips} times in {len(errors) - 1} steps"
+
+
+@pytest.mark.points(2)
+def test_classify_learning_rate_agrees_with_gradient_descent_on_seed_001(learner):
+    """Each label matches what gradient descent on seed 001 does along the steepest direction.
+
+    Run here for nine rates from 0.01 to 1: the error theta - theta_star along
+    H's top eigenvector is multiplied by 1 - lr*lambda_max at each step, so it
+    keeps its sign ("monotone"), flips sign while shrinking ("oscillating"), or
+    grows ("divergent"). A property of the labels, read off 12 steps (few
+    enough that at lr = 0.05, where the factor is 0.165, the error stays far
+    above rounding: 0.165**12 ~ 4e-10).
+    """
+    steps = 12
+    for lr in (0.01, 0.03, 0.05, 0.07, 0.1, 0.115, 0.125, 0.2, 1.0):
+        got = learner.classify_learning_rate(SEED_X, lr)
+        errors = steepest_errors(lr, steps)
+        seen, how = observed(errors)
+        expect_true(got == seen,
+                    f"It returned {show(got)} for lr = {lr:g}, but gradient descent on seed "
+                    f"001's data at that rate is {seen!r}: along the steepest direction {how} "
+                    f"({', '.join(f'{e:.3g}' for e in errors[:4])}, ... {errors[-1]:.3g} after "
+                    f"{steps} steps).", call=learner.classify_learning_rate)
+
+
+def test_classify_learning_rate_rejects_bad_rates_and_empty_inputs(learner):
+    """A rate that is not > 0 (0, negative, nan) or empty inputs raise ValueError."""
+    cases = [(SEED_X, 0.0), (SEED_X, -0.1), (SEED_X, float("nan")), ([], 0.1)]
+    for inputs, lr in cases:
+        try:
+            got = learner.classify_learning_rate(inputs, lr)
+        except LearnerError as exc:
+            outcome = f"it raised {exc.exc_type}"
+            raised = exc.exc_type
+        else:
+            outcome = f"it returned {show(got)}"
+            raised = None
+        expect_true(raised == "ValueError",
+                    f"{outcome[:1].upper()}{outcome[1:]}, but the docstring asks for a ValueError "
+                    "when lr is not > 0 (zero, negative or nan: `if not lr > 0` catches nan too) "
+                    "or when inputs is empty.", call=learner.classify_learning_rate)
