@@ -1,7 +1,11 @@
 """The kata's pytest plugin: which implementation is graded, points, and kind reports.
 
-Loaded by ``-p gradkata.plugin`` in the kata's pytest configuration (never
-by an entry point, so installing gradkata changes no other project's runs).
+Registered as a pytest plugin by gradkata's entry point, so that ``--impl``
+is known before pytest looks for its configuration (``pytest --impl
+/elsewhere/submission`` must not make pytest take that folder for a test
+path). It stays inert in any project that does not ask for it: it acts only
+when ``--impl`` or ``GRADKATA_IMPL`` is given or the ini file sets
+``gradkata_impl``, as the kata's pyproject.toml does.
 
 - ``--impl`` / ``GRADKATA_IMPL`` / ini ``gradkata_impl`` (first found wins):
   ``exercises`` (the default), ``solutions``, or a folder of the six modules.
@@ -55,7 +59,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradkata")
     group.addoption("--impl", dest="gradkata_impl", default=None, metavar="FOLDER",
                     help=IMPL_HELP + "; also GRADKATA_IMPL and the ini value gradkata_impl")
-    parser.addini("gradkata_impl", IMPL_HELP, default="exercises")
+    parser.addini("gradkata_impl", IMPL_HELP + " (setting it makes this project a kata)",
+                  default="")
     group.addoption("--gradescope", dest="gradkata_gradescope", default=None, metavar="FILE",
                     help="write Gradescope's results.json to FILE")
     group.addoption("--gradkata-raw", dest="gradkata_raw", default=None, metavar="FILE",
@@ -69,8 +74,8 @@ def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
         value, source = os.environ.get("GRADKATA_IMPL"), "GRADKATA_IMPL"
     if not value:
         value, source = config.getini("gradkata_impl"), "the ini value gradkata_impl"
-        if not config.inipath or value == "exercises":
-            source = "the default"
+        if value in ("", "exercises"):
+            value, source = "exercises", "the default"
     rootdir = Path(config.rootpath)
     if value in ("exercises", "solutions"):
         folder = rootdir / value
@@ -109,16 +114,36 @@ def _register_hypothesis_profiles(config: pytest.Config) -> None:
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gradkata"))
 
 
+def _active(config: pytest.Config) -> bool:
+    return bool(config.getoption("gradkata_impl") or os.environ.get("GRADKATA_IMPL")
+                or config.getini("gradkata_impl"))
+
+
+def _state(config: pytest.Config) -> Optional["_State"]:
+    return config.stash.get(_state_key, None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): what a graded test is worth")
     config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
+    if not _active(config):
+        return  # not a kata: leave this pytest run alone
+    if config.inipath is None and config.getoption("gradkata_impl"):
+        # pytest looks for its configuration before it knows --impl takes a value,
+        # so `--impl /elsewhere/folder` alone made it search from that folder.
+        raise pytest.UsageError(
+            "gradkata: pytest found no configuration: it took the folder after --impl for a "
+            "test path. Join them with '=' (pytest --impl=FOLDER) or name the tests too "
+            "(pytest --impl FOLDER tests), from the kata's folder.")
     folder, label, source = resolve_impl(config)
     config.stash[_state_key] = _State(folder, label, source, Path(config.rootpath))
     _register_hypothesis_profiles(config)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    state = config.stash[_state_key]
+def pytest_report_header(config: pytest.Config) -> Optional[str]:
+    state = _state(config)
+    if state is None:
+        return None
     return f"gradkata: grading {state.label} ({state.folder}), set by {state.source}"
 
 
@@ -146,7 +171,9 @@ def points_of(item: pytest.Item) -> float:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     # After deselection (-k, -m): only the tests that run are scored.
-    state = session.config.stash[_state_key]
+    state = _state(session.config)
+    if state is None:
+        return
     for item in session.items:
         exercise = exercise_of(item)
         if exercise is not None:
@@ -179,10 +206,18 @@ def _exercise_for(request: pytest.FixtureRequest) -> str:
     return name
 
 
+def _require(config: pytest.Config) -> "_State":
+    state = _state(config)
+    if state is None:
+        raise RuntimeError("gradkata: this is not a kata run: set gradkata_impl in the ini file, "
+                           "or pass --impl")
+    return state
+
+
 @pytest.fixture(scope="module")
 def reference(request: pytest.FixtureRequest) -> ModuleType:
     """The reference solution of this file's exercise (trusted, in-process)."""
-    state = request.config.stash[_state_key]
+    state = _require(request.config)
     return load_reference(state.rootdir, _exercise_for(request), state.references)
 
 
@@ -190,7 +225,7 @@ def reference(request: pytest.FixtureRequest) -> ModuleType:
 def learner(request: pytest.FixtureRequest,
             reference: ModuleType) -> Generator[LearnerModule, None, None]:
     """The graded implementation of this file's exercise, run in a sandbox worker."""
-    state = request.config.stash[_state_key]
+    state = _require(request.config)
     module = LearnerModule(str(state.folder), _exercise_for(request), reference)
     state.learners.append(module)
     yield module
@@ -246,7 +281,9 @@ def _timeout_message(excinfo: Any) -> Optional[str]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator:
     outcome = yield
     report = outcome.get_result()
-    state = item.config.stash[_state_key]
+    state = _state(item.config)
+    if state is None:
+        return
     result = state.results.get(item.nodeid)
     if call.when == "call":
         printed = "\n".join(t for t in (m.sandbox.take_output() for m in state.learners) if t)
@@ -275,6 +312,7 @@ def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    # gradkata_status is set only by an active kata run
     if getattr(report, "gradkata_status", None) == "not started":
         return "not started", "n", "NOT STARTED"
     return None
@@ -302,7 +340,9 @@ def _graded(state: _State) -> List[scoring.TestResult]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    state = config.stash[_state_key]
+    state = _state(config)
+    if state is None:
+        return
     results = _graded(state)
     if not results:
         return
@@ -315,7 +355,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    state = session.config.stash.get(_state_key, None)
+    state = _state(session.config)
     if state is None:
         return
     for module in list(state.learners):

@@ -99,6 +99,16 @@ def test_a_folder_that_does_not_exist_is_a_clear_usage_error():
     assert "--impl names 'no/such/folder', which is not a folder" in proc.stderr
 
 
+def test_a_folder_outside_the_kata_alone_gets_a_way_out(tmp_path):
+    # pytest looks for its configuration before it knows that --impl takes a value.
+    folder = submission(tmp_path, "elsewhere")
+    proc = run_pytest("--impl", str(folder))
+    assert proc.returncode == 4
+    assert "pytest --impl=FOLDER" in proc.stderr
+    proc = run_pytest(f"--impl={folder}", "tests/test_learning_rate.py")
+    assert proc.returncode == 0 and "grading " in proc.stdout
+
+
 def test_a_missing_module_counts_as_not_started(tmp_path):
     folder = submission(tmp_path, "partial")
     (folder / "single_neuron.py").unlink()
@@ -142,8 +152,8 @@ def test_gradescope_results_follow_their_schema_and_the_outcomes(tmp_path):
     broken = with_y_hat("    return float(x_1 * w[0] + x_2 * w[1])\n")  # bias forgotten
     folder = submission(tmp_path, "broken", broken)
     results = tmp_path / "results.json"
-    proc = run_pytest("--impl", str(folder), "--gradescope", str(results))
-    assert proc.returncode == 1
+    proc = run_pytest(f"--impl={folder}", "--gradescope", str(results))
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(results.read_text())
     jsonschema.validate(data, schema)
     assert data["score"] == sum(t["score"] for t in data["tests"])
