@@ -104,9 +104,11 @@ def grade_one(root: str, folder: str, timeout: float, extra: Sequence[str] = ())
             code = pytest.main(args, plugins=[collector])
         except Exception as exc:  # noqa: BLE001 - a judge failure is reported, not raised
             code, error = -1, f"{type(exc).__name__}: {exc}"
-    if not collector.results and not error:
+    if not error and int(code) not in (0, 1):
+        # 0 and 1 are "all passed" and "some failed"; anything else means the
+        # judge itself did not finish (an internal error, an interruption).
         tail = sink.getvalue()[-2000:]
-        error = f"pytest ended with status {int(code)} and graded nothing:\n{tail}"
+        error = f"pytest ended with status {int(code)}:\n{tail}"
     return {
         "results": [r.__dict__ for r in collector.results],
         "seconds": time.monotonic() - started,

@@ -291,10 +291,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
             report.sections.append(("What your code printed", printed))
             if result is not None:
                 result.output = printed
+    if result is None:
+        return  # not a graded test: its report stays as pytest made it
     if report.failed:
         _explain(item, call, report)
-    if result is not None:
-        _record(result, report)
+    _record(result, report)
 
 
 def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:

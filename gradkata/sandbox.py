@@ -79,6 +79,10 @@ class LearnerCrash(LearnerAbort):
     """The worker process ended while running learner code."""
 
 
+class ImportFailed(LearnerAbort):
+    """The learner's module could not be imported: none of its functions can run."""
+
+
 class BadReturn(LearnerAbort):
     """The function returned something that is not a plain value or array."""
 
@@ -353,7 +357,7 @@ class Sandbox:
         self.path = os.path.join(self.folder, module + ".py")
         self._proc: Any = None
         self._conn: Any = None
-        self._import_problem: Optional[BaseException] = None
+        self._import_problem: Optional[LearnerAbort] = None
         self._timed_out: Dict[str, str] = {}
         self.output: List[str] = []  # what the learner's code printed, call by call
 
@@ -363,7 +367,9 @@ class Sandbox:
         if not os.path.exists(self.path):
             raise NotStarted(f"there is no {self.module}.py in {self.folder}: not started")
         if self._import_problem is not None:
-            raise self._import_problem  # once a module fails to import, it is not retried
+            # Once a module fails to import it is not retried; a fresh exception
+            # each time, so tracebacks do not pile up on one object.
+            raise type(self._import_problem)(self._import_problem.message)
         ctx = _mp_context()
         parent, child = ctx.Pipe()
         proc = ctx.Process(
@@ -397,10 +403,9 @@ class Sandbox:
         if message[0] == "import-error":
             self._keep_output(message[2])
             self.close()
-            self._import_problem = LearnerError(
+            self._import_problem = ImportFailed(
                 f"{self.module}.py could not be imported, so none of its functions "
-                f"can be graded:\n{message[1]}",
-                "ImportError",
+                f"can be graded:\n{message[1]}"
             )
             raise self._import_problem
 

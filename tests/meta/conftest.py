@@ -1,0 +1,10 @@
+"""The kata's own tests: they run whole grading sessions in subprocesses, so the
+graded tests' 10-second limit does not fit them."""
+
+import pytest
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(900))
