@@ -119,7 +119,7 @@ def _active(config: pytest.Config) -> bool:
                 or config.getini("gradkata_impl"))
 
 
-def _state(config: pytest.Config) -> Optional["_State"]:
+def _state(config: pytest.Config) -> Optional[_State]:
     return config.stash.get(_state_key, None)
 
 
@@ -206,7 +206,7 @@ def _exercise_for(request: pytest.FixtureRequest) -> str:
     return name
 
 
-def _require(config: pytest.Config) -> "_State":
+def _require(config: pytest.Config) -> _State:
     state = _state(config)
     if state is None:
         raise RuntimeError("gradkata: this is not a kata run: set gradkata_impl in the ini file, "
