@@ -72,7 +72,21 @@ class _Collector:
             self.results = list(state.results.values())
 
 
-def _warm_up() -> None:
+def _exit_with_parent(parent: int) -> None:
+    """End this judge process if the one that started it dies (killed, say, by a
+    time limit): otherwise it would wait for work forever, holding its pipes."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gradkata-parent-watch", daemon=True).start()
+
+
+def _warm_up(parent: int) -> None:
+    _exit_with_parent(parent)
     # Import once per judge process what every submission's run needs.
     import hypothesis  # noqa: F401
     import numpy  # noqa: F401
@@ -133,7 +147,8 @@ def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
     names = _names(folders)
     out: List[Optional[Graded]] = [None] * len(folders)
     done = 0
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_warm_up) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_warm_up,
+                             initargs=(os.getpid(),)) as pool:
         futures = {
             pool.submit(grade_one, str(root), str(Path(f).resolve()), timeout): i
             for i, f in enumerate(folders)
