@@ -102,7 +102,7 @@ def _register_hypothesis_profiles(config: pytest.Config) -> None:
     )
     # No shrinking by default: a learner sees the first failing example at once
     # instead of waiting seconds for the smallest one.
-    settings.register_profile("gradkata", max_examples=15, **common,
+    settings.register_profile("gradkata", max_examples=6, **common,
                               phases=[Phase.explicit, Phase.reuse, Phase.generate])
     settings.register_profile("ci", max_examples=150, **common)
     chosen = None

@@ -249,6 +249,7 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
     _send(conn, ("ready",))
     while True:
         try:
+            _spin(conn)
             message = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             return
@@ -285,6 +286,30 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
             _send(conn, ("unpicklable", f"{type(result).__name__}: {exc}", out.take()))
             continue
         _send(conn, ("return", payload, out.take()))
+
+
+# Waking a sleeping process costs tens of microseconds, more in a virtual
+# machine, and a graded test makes hundreds of calls in a row. With a core to
+# spare, each side watches the pipe for a moment before it sleeps. When a watch
+# comes up empty (the other side is busy, or the machine is), watching pauses
+# for a while: spinning must never compete with the work it waits for.
+SPIN_SECONDS = 0.0005 if (os.cpu_count() or 1) > 1 else 0.0
+SPIN_PAUSE = 0.05
+_spin_resume = 0.0
+
+
+def _spin(conn: Any) -> bool:
+    """Poll ``conn`` without sleeping for up to SPIN_SECONDS; True if data came."""
+    global _spin_resume
+    now = time.perf_counter()
+    if SPIN_SECONDS <= 0 or now < _spin_resume:
+        return False
+    end = now + SPIN_SECONDS
+    while time.perf_counter() < end:
+        if conn.poll(0):
+            return True
+    _spin_resume = time.perf_counter() + SPIN_PAUSE
+    return False
 
 
 def _is_mark(value: Any) -> bool:
@@ -504,7 +529,7 @@ class Sandbox:
             self._conn.send_bytes(pickle.dumps(("call", name, blob), protocol=4))
             while True:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._conn.poll(remaining):
+                if remaining <= 0 or not (_spin(self._conn) or self._conn.poll(remaining)):
                     limit = self._limit_text()
                     self._timed_out[name] = limit
                     self.close()

@@ -36,8 +36,9 @@ def show(value: Any, limit: int = 8) -> str:
     if isinstance(value, np.ndarray):
         dtype = f", dtype={value.dtype}" if value.dtype != np.float64 else ""
         if value.size <= limit:
-            body = np.array2string(value, precision=8, separator=", ", suppress_small=False)
-            return f"array({body}{dtype})"
+            # Written out by hand: np.array2string costs more than a learner's call,
+            # and messages are built on every check.
+            return f"array({_nested(value.tolist())}{dtype})"
         flat = ", ".join(f"{v:.6g}" for v in value.ravel()[:4])
         return f"<array of shape {value.shape}{dtype}: {flat}, ...>"
     if isinstance(value, (list, tuple)):
@@ -47,6 +48,15 @@ def show(value: Any, limit: int = 8) -> str:
         return f"({inner}{',' if len(value) == 1 else ''})"
     if callable(value):
         return getattr(value, "__name__", "a function")
+    return repr(value)
+
+
+def _nested(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
+    if isinstance(value, float):
+        text = f"{value:.8g}"
+        return text if any(c in text for c in ".enai") else text + ".0"
     return repr(value)
 
 
@@ -174,6 +184,14 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+class _Head:
+    def __init__(self, call: Any) -> None:
+        self.call = call
+
+    def __format__(self, spec: str) -> str:
+        return f"Called {call_text(self.call)}.\n"
+
+
 def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
                  rtol: float = 1e-9, atol: float = 1e-12, start: Any = None,
                  lr: Optional[float] = None, hint: str = "",
@@ -204,7 +222,7 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         return
     arr = _as_number_array(got)
     want_arr = np.asarray(want)
-    head = f"Called {call_text(call)}.\n"
+    head = _Head(call)  # the call is written out only if a message needs it
     tail = f"\n{hint}" if hint else ""
     if arr is None:
         raise Mistake(f"{head}{_cap(what)} came back as {_kind(got)}, but the tests expected "

@@ -187,6 +187,6 @@ def test_the_learner_module_names_a_modified_argument(tmp_path):
     try:
         with pytest.raises(Mistake, match="caller's `w` was different"):
             module.bump(np.zeros(2))
-        assert "m.bump(w=array([0., 0.]))" in module.bump.last_call
+        assert "m.bump(w=array([0.0, 0.0]))" in module.bump.last_call
     finally:
         module.close()
