@@ -277,8 +277,27 @@ def _timeout_message(excinfo: Any) -> Optional[str]:
     return None
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """A learner's problem needs no traceback: build its report directly.
+
+    pytest's own report renders the whole traceback with source lines (through
+    hypothesis's frames too), which costs more than the test when a learner's
+    stubs make every test fail; the message replaces it anyway (_explain).
+    """
+    if _state(item.config) is None or exercise_of(item) is None:
+        return None
+    if call.excinfo is None or _learner_problem(call.excinfo) is None:
+        return None
+    return pytest.TestReport(
+        item.nodeid, item.location, {x: 1 for x in item.keywords}, "failed", "",
+        call.when, duration=call.duration,
+        sections=[(f"Captured {key} {when}", text) for when, key, text in item._report_sections],
+        start=call.start, stop=call.stop, user_properties=item.user_properties)
+
+
+@pytest.hookimpl(hookwrapper=True, specname="pytest_runtest_makereport")
+def pytest_gradkata_finish_report(item: pytest.Item, call: pytest.CallInfo) -> Generator:
     outcome = yield
     report = outcome.get_result()
     state = _state(item.config)
