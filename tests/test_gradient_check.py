@@ -189,7 +189,7 @@ def test_numerical_gradient_matches_the_docstring_example(learner):
                  factors=factors, hint=hint)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_numerical_gradient_takes_central_differences_with_the_given_eps(learner):
     """For f = sum(x**3) the result is exactly 3x^2 + eps^2, for x of 1, 2 or 3 dimensions.
 
@@ -205,6 +205,19 @@ def test_numerical_gradient_takes_central_differences_with_the_given_eps(learner
                               "- (x - eps)**3) / (2*eps) = 3x^2 + eps^2, one element at a time.")
         expect_close(got, central_cubes(x, EPS), rtol=1e-12, atol=1e-12,
                      call=learner.numerical_gradient, factors=factors, hint=hint)
+
+
+def test_numerical_gradient_defaults_to_a_small_eps(learner):
+    """Without eps the step is the documented 1e-5: for f = sum(x**3) that gives 3x^2 + 1e-10.
+
+    The closed form 3x^2 + eps^2 again, at eps = 1e-5; rounding adds about
+    1e-16 * |f| / eps ~ 1e-10. A default changed to a large step shows.
+    (Found by mutation testing: see docs/mutation.md.)
+    """
+    got = learner.numerical_gradient(cubes, GRID_1D)
+    expect_close(got, central_cubes(GRID_1D, 1e-5), rtol=1e-8, atol=1e-8,
+                 call=learner.numerical_gradient,
+                 hint="Leave eps's default at 1e-5, as in the signature you were given.")
 
 
 @pytest.mark.points(2)
