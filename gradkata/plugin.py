@@ -28,7 +28,7 @@ import os
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, Generator, List, Optional, Tuple
+from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, cast
 
 import pytest
 
@@ -254,7 +254,10 @@ def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
 # Reports
 
 
-def _learner_problem(excinfo: Any) -> Optional[BaseException]:
+Problem = Union[LearnerAbort, LearnerError, Mistake]
+
+
+def _learner_problem(excinfo: Any) -> Optional[Problem]:
     """The learner-facing exception behind a failure, looking inside exception groups."""
     if excinfo is None:
         return None
@@ -289,15 +292,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         return None
     if call.excinfo is None or _learner_problem(call.excinfo) is None:
         return None
+    when = cast(Literal["setup", "call", "teardown"], call.when)
     return pytest.TestReport(
         item.nodeid, item.location, {x: 1 for x in item.keywords}, "failed", "",
-        call.when, duration=call.duration,
+        when, duration=call.duration,
         sections=[(f"Captured {key} {when}", text) for when, key, text in item._report_sections],
         start=call.start, stop=call.stop, user_properties=item.user_properties)
 
 
 @pytest.hookimpl(hookwrapper=True, specname="pytest_runtest_makereport")
-def pytest_gradkata_finish_report(item: pytest.Item, call: pytest.CallInfo) -> Generator:
+def pytest_gradkata_finish_report(item: pytest.Item,
+                                  call: pytest.CallInfo) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     state = _state(item.config)

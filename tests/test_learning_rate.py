@@ -328,8 +328,10 @@ def test_classify_learning_rate_agrees_with_gradient_descent_on_seed_001(learner
 
 
 def test_classify_learning_rate_rejects_bad_rates_and_empty_inputs(learner):
-    """A rate that is not > 0 (0, negative, nan) or empty inputs raise ValueError."""
-    cases = [(SEED_X, 0.0), (SEED_X, -0.1), (SEED_X, float("nan")), ([], 0.1)]
+    """A rate that is not > 0 (0, negative, nan), empty inputs, or inputs that are not
+    (N,) or (N, P) raise ValueError, as the docstring says."""
+    cases = [(SEED_X, 0.0), (SEED_X, -0.1), (SEED_X, float("nan")), ([], 0.1),
+             (np.ones((2, 2, 2)), 0.1)]
     for inputs, lr in cases:
         try:
             got = learner.classify_learning_rate(inputs, lr)
@@ -341,5 +343,6 @@ def test_classify_learning_rate_rejects_bad_rates_and_empty_inputs(learner):
             raised = None
         expect_true(raised == "ValueError",
                     f"{outcome[:1].upper()}{outcome[1:]}, but the docstring asks for a ValueError "
-                    "when lr is not > 0 (zero, negative or nan: `if not lr > 0` catches nan too) "
-                    "or when inputs is empty.", call=learner.classify_learning_rate)
+                    "when lr is not > 0 (zero, negative or nan: `if not lr > 0` catches nan too), "
+                    "when inputs is empty, and when it has more than 2 dimensions.",
+                    call=learner.classify_learning_rate)

@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 import time
 
 import numpy as np
@@ -190,3 +191,69 @@ def test_the_learner_module_names_a_modified_argument(tmp_path):
         assert "m.bump(w=array([0.0, 0.0]))" in module.bump.last_call
     finally:
         module.close()
+
+
+EXTRA = '''
+import os, signal
+from fractions import Fraction
+
+def segfault():
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+def killed():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def three():
+    os._exit(3)
+
+def fraction():
+    return Fraction(1, 2)
+
+def use(f):
+    return f(1)
+'''
+
+
+@pytest.fixture()
+def extra(tmp_path):
+    (tmp_path / "x.py").write_text(EXTRA)
+    sb = Sandbox(str(tmp_path), "x")
+    yield sb
+    sb.close()
+
+
+@pytest.mark.parametrize("name, words", [("segfault", "SIGSEGV (a crash: very deep recursion?)"),
+                                         ("killed", "SIGKILL (out of memory?)"),
+                                         ("three", "exit status 3")])
+def test_how_a_worker_ended_is_told(extra, name, words):
+    with pytest.raises(LearnerCrash, match=re.escape(words)):
+        extra.call(name, (), {}, f"running x.{name}")
+
+
+def test_a_value_of_a_class_outside_the_whitelist_is_refused(extra):
+    with pytest.raises(BadReturn, match="plain numpy arrays"):
+        extra.call("fraction", (), {}, "running x.fraction")
+
+
+def test_an_error_in_a_judge_callback_is_raised_in_the_judge(extra):
+    def f(x):
+        raise ZeroDivisionError("judge side")
+
+    with pytest.raises(ZeroDivisionError, match="judge side"):
+        extra.call("use", (f,), {}, "running x.use")
+
+
+def test_a_module_that_loops_at_import_is_stopped_once(tmp_path):
+    (tmp_path / "slow.py").write_text("while True:\n    pass\n")
+    sb = Sandbox(str(tmp_path), "slow")
+    sandbox.set_deadline(time.monotonic() + 0.5, 0.5)
+    try:
+        with pytest.raises(LearnerTimeout, match="top level of the file"):
+            sb.call("f", (), {}, "running slow.f")
+        started = time.monotonic()
+        with pytest.raises(LearnerTimeout):
+            sb.call("f", (), {}, "running slow.f")
+        assert time.monotonic() - started < 0.2  # remembered, not waited for again
+    finally:
+        sandbox.set_deadline(None)
+        sb.close()

@@ -1,0 +1,139 @@
+"""The instructor's tools around the suite: the Gradescope bundle, gradkata grade's
+edges, and the plugin's behaviour outside a kata."""
+
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gradkata import bundle, classgrade, scoring
+
+ROOT = Path(__file__).resolve().parents[2]
+pytest_plugins = ["pytester"]
+
+
+def gradkata(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "gradkata", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_gradescope_bundle_holds_the_kata_and_two_runnable_scripts(tmp_path):
+    out = tmp_path / "autograder.zip"
+    proc = gradkata("gradescope-bundle", str(out), "--timeout", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "setup.sh, run_autograder" in proc.stdout
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        for script in ("setup.sh", "run_autograder"):
+            mode = archive.getinfo(script).external_attr >> 16
+            assert mode & stat.S_IXUSR, script
+            text = archive.read(script).decode()
+            path = tmp_path / script
+            path.write_text(text)
+            assert subprocess.run(["bash", "-n", str(path)]).returncode == 0, script
+        runner = archive.read("run_autograder").decode()
+    assert {"pyproject.toml", "gradkata/plugin.py", "tests/test_vectorized.py",
+            "solutions/vectorized.py"} <= names
+    assert not any(n.startswith("tests/meta/") or "__pycache__" in n for n in names)
+    assert "--gradescope \"$results\"" in runner and "timeout=5" in runner
+    assert "GRADKATA_SANDBOX_USER=student" in runner
+
+
+def test_the_bundle_wants_a_zip_name(tmp_path):
+    assert bundle.main([str(tmp_path / "out.tar")]) == 2
+
+
+def test_grade_refuses_what_is_not_a_folder_and_bad_settings(tmp_path, capsys):
+    assert classgrade.main([str(tmp_path / "missing"), "--csv", str(tmp_path / "g.csv")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert classgrade.main([str(tmp_path), "--csv", str(tmp_path / "g.csv"), "--jobs", "0"]) == 2
+
+
+def test_grade_needs_the_kata(tmp_path):
+    with pytest.raises(SystemExit, match="inside the kata's folder"):
+        classgrade.find_root(tmp_path)
+    assert classgrade.find_root(ROOT / "tests") == ROOT
+
+
+def test_two_submissions_with_one_name_get_two_rows(tmp_path):
+    a, b = tmp_path / "a" / "alice", tmp_path / "b" / "alice"
+    assert classgrade._names([str(a), str(b), str(tmp_path / "bob")]) == [
+        "alice", "alice-2", "bob"]
+
+
+def test_a_judge_that_cannot_run_is_reported_not_scored(tmp_path):
+    data = classgrade.grade_one(str(ROOT), str(tmp_path), 5.0, extra=["--no-such-option"])
+    assert "pytest ended with status 4" in data["error"]
+
+
+def test_a_grading_error_reaches_the_csv_and_results(tmp_path):
+    graded = classgrade.Graded("carol", str(tmp_path), [], 0.0, "the judge broke")
+    classgrade.write_csv(str(tmp_path / "g.csv"), [graded])
+    classgrade.write_results(str(tmp_path / "results"), [graded])
+    assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("carol,0,100,0,")
+    assert "Grading error: the judge broke" in (
+        tmp_path / "results" / "carol" / "results.json").read_text()
+
+
+def test_scores_and_next_steps_follow_the_outcomes():
+    results = [
+        scoring.TestResult("a", "test_a", "single_neuron", 2, "passed"),
+        scoring.TestResult("b", "test_b", "single_neuron", 3, "failed", "wrong"),
+        scoring.TestResult("c", "test_c", "vectorized", 1, "skipped"),
+        scoring.TestResult("d", "test_d", "private_extra", 1, "not started", "x: not started"),
+    ]
+    rows = scoring.by_exercise(results)
+    assert [(r.name, r.earned, r.possible) for r in rows] == [
+        ("single_neuron", 2, 5), ("vectorized", 0, 1), ("private_extra", 0, 1)]
+    assert rows[0].state == "in progress" and rows[2].state == "not started"
+    assert "(1 other)" in "\n".join(scoring.table(rows))
+    assert "fix test_b" in scoring.next_step(rows, "exercises/")
+    assert scoring.next_step([], "exercises/") == "Every exercise passes. Well done."
+    data = scoring.gradescope_results(results, 1.0)
+    assert data["score"] == 2 and [t["status"] for t in data["tests"]] == [
+        "passed", "failed", "failed", "failed"]
+
+
+def test_the_plugin_leaves_other_projects_alone(pytester):
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    assert "gradkata: grading" not in out and "gradkata score" not in out
+
+
+def test_the_plugin_grades_a_tiny_kata_with_markers_and_skips(pytester):
+    (pytester.path / "solutions").mkdir()
+    (pytester.path / "solutions" / "single_neuron.py").write_text(
+        "def y_hat(x_1, x_2, w):\n    return x_1 * w[0] + x_2 * w[1] + w[2]\n")
+    (pytester.path / "exercises").mkdir()
+    (pytester.path / "exercises" / "single_neuron.py").write_text(
+        "def y_hat(x_1, x_2, w):\n    raise NotImplementedError\n")
+    pytester.makeini("[pytest]\ngradkata_impl = exercises\n")
+    pytester.makepyfile(test_private="""
+import pytest
+pytestmark = pytest.mark.exercise("single_neuron")
+
+@pytest.mark.points(3)
+def test_y_hat(learner):
+    assert learner.y_hat(1, 1, [1, 1, 1]) == 3
+
+@pytest.mark.skip(reason="not this term")
+def test_skipped(learner):
+    pass
+
+def test_not_graded_here(reference):
+    assert reference.y_hat(0, 0, [0, 0, 2]) == 2
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    out = result.stdout.str()
+    assert "grading exercises/" in out and "not started" in out
+    # 3 + 1 + 1 points: the skipped test earns nothing, the test that only
+    # uses the reference earns its point (graded tests must call learner code).
+    assert "1/5" in out and "(1 other)" in out
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--impl", "solutions",
+                                           "test_private.py")
+    assert "4/5" in result.stdout.str()
