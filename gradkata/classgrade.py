@@ -239,6 +239,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.results:
         write_results(args.results, graded)
     elapsed = time.monotonic() - started
-    print(f"graded {len(graded)} submissions in {elapsed:.1f} s "
-          f"({len(graded) / elapsed:.2f} per second); wrote {args.csv}", file=sys.stderr)
+    noun = "submission" if len(graded) == 1 else "submissions"
+    where = f" and {args.results}/" if args.results else ""
+    print(f"graded {len(graded)} {noun} in {elapsed:.1f} s "
+          f"({len(graded) / elapsed:.2f} per second); wrote {args.csv}{where}", file=sys.stderr)
     return 1 if any(g.error for g in graded) else 0

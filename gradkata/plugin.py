@@ -377,6 +377,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
     terminalreporter.write_line("")
     terminalreporter.write_line(scoring.next_step(rows, state.label))
+    gradescope = config.getoption("gradkata_gradescope")
+    if gradescope:
+        terminalreporter.write_line(f"Wrote Gradescope's results to {gradescope}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

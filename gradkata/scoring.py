@@ -138,7 +138,10 @@ def gradescope_results(results: List[TestResult], execution_time: float,
                        visibility: str = "visible", header: str = "") -> Dict[str, Any]:
     """Gradescope's results.json as a dict (their autograder specification)."""
     tests = []
-    for number, r in enumerate(results, start=1):
+    seen: Dict[str, int] = {}
+    for r in results:
+        seen[r.exercise] = seen.get(r.exercise, 0) + 1
+        number = seen[r.exercise]
         output = r.message if r.status != "passed" else ""
         if r.status == "not started":
             output = output or "not started"

@@ -142,6 +142,10 @@ def _known_ratio(c: float, lr: Optional[float], factors: Optional[Dict[float, st
 def _shape_note(got_shape: tuple, want_shape: tuple) -> str:
     if want_shape == () and got_shape in ((1,), (1, 1)):
         return " A single number was expected: return float(...) rather than a 1-element array."
+    if (len(got_shape) == len(want_shape) == 2 and want_shape[0] == 1 and got_shape[0] > 1
+            and got_shape[1] == want_shape[1]):
+        return (f" It has {got_shape[0]} rows where one was expected: was a sum over the "
+                "samples left out? Sum over axis 0 with keepdims=True.")
     if len(got_shape) == len(want_shape) and got_shape == tuple(reversed(want_shape)):
         return " It looks transposed: check the order in a matrix product (x.T @ r, not r.T @ x)."
     try:
@@ -254,6 +258,10 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         steps = (g, w)
         if start is not None:
             steps = (g - np.asarray(start, float), w - np.asarray(start, float))
+        if (steps[0].ndim == 2 and steps[0].shape[0] == steps[0].shape[1] > 1
+                and np.allclose(steps[0].T, steps[1], rtol=max(rtol, 1e-6), atol=atol)):
+            raise Mistake(message + " It is the expected value transposed: check the order "
+                          "of a matrix product (x.T @ error, not error.T @ x)." + tail)
         c = constant_ratio(*steps)
         if c is not None and g.size == 1 and not _known_ratio(c, lr, factors):
             c = None  # any two numbers have a ratio: for one number, name only known ones
