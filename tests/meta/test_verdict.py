@@ -79,3 +79,28 @@ def test_expect_true_and_show():
         expect_true(False, "it was false", call="m.g()")
     assert show(np.zeros(20)).startswith("<array of shape (20,)")
     assert show((1.5,)) == "(1.5,)" and show(np.float32(2)) == "2"
+
+
+def test_a_transposed_square_step_and_an_unsummed_bias_are_named():
+    w = np.zeros((3, 3))
+    g = np.arange(9.0).reshape(3, 3)
+    assert "expected value transposed" in message(w - 0.1 * g.T, w - 0.1 * g, start=w, lr=0.1)
+    assert "7 rows where one was expected" in message(np.ones((7, 1)), np.ones((1, 1)))
+
+
+def test_a_call_that_does_not_fit_the_signature_is_still_described(tmp_path):
+    from gradkata.learner import LearnerModule
+
+    (tmp_path / "m.py").write_text("def f(*args):\n    return len(args)\n")
+
+    class Ref:
+        @staticmethod
+        def f(a):
+            """One parameter: a call with two cannot be bound to it."""
+
+    module = LearnerModule(str(tmp_path), "m", Ref)
+    try:
+        assert module.f(1, 2) == 2
+        assert module.f.last_call == "m.f(1, 2)"
+    finally:
+        module.close()
