@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
+from shared_checks import expect_settled, fail, thousandths
 
 from gradkata import gradcheck
 from gradkata.verdict import expect_close, expect_true, show
@@ -23,11 +23,6 @@ sizes = st.sampled_from([2, 3, 4, 6, 7, 8, 9, 11, 12, 13])
 STEP_HINT = ("Sum every sample's share with w and b held fixed: dL/dw = sum (2/N) * "
              "(y_i - (w*x_i + b)) * (-x_i) and dL/db = sum (2/N) * (y_i - (w*x_i + b)) * (-1); "
              "only after the loop return (w - learning_rate * dL/dw, b - learning_rate * dL/db).")
-
-
-def fail(message, call):
-    """Report a learner's mistake: ``message``, under the call that showed it."""
-    expect_true(False, message, call=call)
 
 
 def mse(x, y, theta):
@@ -60,15 +55,6 @@ def take_step(learner, x, y, theta, lr):
                 "numbers: the parameters after one step (despite the function's name, not the "
                 "gradients).", call=learner.calculate_gradients)
     return np.array(numbers)
-
-
-def thousandths(shape, bound=3):
-    """Arrays of ``shape`` with entries in [-bound, bound] to three decimals, as float64.
-
-    Drawn as integers (cheaper for hypothesis than floats) and divided by 1000.
-    """
-    limit = int(bound * 1000)
-    return arrays(np.int16, shape, elements=st.integers(-limit, limit)).map(lambda a: a / 1000)
 
 
 @st.composite
@@ -142,14 +128,6 @@ def expect_falling(losses, call, why):
         t = rises[0]
         fail(f"The loss rose at step {t + 1}, from {losses[t]:.10g} to "
              f"{losses[t + 1]:.10g}. {why}", call=call)
-
-
-def expect_settled(theta, target, atol, call, hint):
-    """Fail unless every parameter ended within atol of target (where the steps should settle)."""
-    gap = float(np.max(np.abs(np.asarray(theta, dtype=float) - target)))
-    if not gap <= atol:
-        fail(f"The parameters ended at {show(theta)}, but the tests expected {show(target)} to "
-             f"within {atol:g} (the largest gap is {gap:.3g}). {hint}", call)
 
 
 def run(learner, x, y, lr, epochs, theta=(0.0, 0.0)):

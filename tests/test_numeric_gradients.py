@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
+from shared_checks import expect_losses, expect_settled, fail, thousandths
 
 from gradkata.verdict import expect_close, expect_true, show
 
@@ -23,29 +23,6 @@ NUDGE = 0.0001  # the seeds' h
 STEP_HINT = ("For each element of W and of b: nudge it by h = 0.0001 in a deep copy of the "
              "ORIGINAL weights, slope = (L(nudged) - L(original)) / h, and subtract lr * slope "
              "from that element of a separate copy, which you return.")
-
-
-def fail(message, call):
-    """Report a learner's mistake: ``message``, under the call that showed it."""
-    expect_true(False, message, call=call)
-
-
-def expect_losses(got, want, call, hint):
-    """Compare several returned losses with the expected ones at once.
-
-    Together, so that a factor common to all of them (a sum where the mean
-    belongs) is named and any other difference is not read as one. Each must be
-    a single number.
-    """
-    for value in got:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-                value, (int, float, np.integer, np.floating)):
-            found = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
-                     else f"a {type(value).__name__}")
-            fail(f"It returned {show(value)}, {found}, but the tests expected a single number "
-                 "(one float for the whole data set).", call=call)
-    expect_close(np.array(got, dtype=float), np.array(want), rtol=1e-12, what="the losses",
-                 call=call, hint=hint)
 
 
 def zeros():
@@ -108,15 +85,6 @@ def expect_weights(learner, got, want, start, lr, atol, hint=STEP_HINT):
     """[W_next, b_next]: two float32 arrays shaped like the weights, within atol of want."""
     expect_close(got, want, parts=("W_next", "b_next"), start=start, lr=lr, rtol=0, atol=atol,
                  dtype=np.dtype(np.float32), call=learner.update_weights, hint=hint)
-
-
-def thousandths(shape, bound=3):
-    """Arrays of ``shape`` with entries in [-bound, bound] to three decimals, as float64.
-
-    Drawn as integers (cheaper for hypothesis than floats) and divided by 1000.
-    """
-    limit = int(bound * 1000)
-    return arrays(np.int16, shape, elements=st.integers(-limit, limit)).map(lambda a: a / 1000)
 
 
 @st.composite
@@ -242,14 +210,6 @@ def expect_float32_pair(got, like, call):
         expect_true(value.dtype == np.float32,
                     f"{name} has dtype {value.dtype}, but the tests expected float32: keep the "
                     "dtype of the weights you were given (update a deep copy of them).", call=call)
-
-
-def expect_settled(theta, target, atol, call, hint):
-    """Fail unless every parameter ended within atol of target (where the steps should settle)."""
-    gap = float(np.max(np.abs(np.asarray(theta, dtype=float) - target)))
-    if not gap <= atol:
-        fail(f"The parameters ended at {show(theta)}, but the tests expected {show(target)} to "
-             f"within {atol:g} (the largest gap is {gap:.3g}). {hint}", call)
 
 
 def epochs_of(learner, inputs, outputs, lr, epochs, escape=None):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
+from shared_checks import expect_losses, expect_settled, fail, thousandths
 
 from gradkata import gradcheck
 from gradkata.verdict import expect_close, expect_true, show
@@ -28,15 +28,6 @@ BACKWARD_HINT = ("With error = y_hat - y and N = x.shape[0] (the number of rows,
                  "(w - learning_rate * dL/dw, b - learning_rate * dL/db).")
 
 
-def thousandths(shape, bound=3):
-    """Arrays of ``shape`` with entries in [-bound, bound] to three decimals, as float64.
-
-    Drawn as integers (cheaper for hypothesis than floats) and divided by 1000.
-    """
-    limit = int(bound * 1000)
-    return arrays(np.int16, shape, elements=st.integers(-limit, limit)).map(lambda a: a / 1000)
-
-
 @st.composite
 def problems(draw, dtypes=(np.float64,), targets=True):
     """x (N, P), w (P, k), b (1, k) and y (N, k) (or None) in one dtype, and a step size."""
@@ -51,29 +42,6 @@ def problems(draw, dtypes=(np.float64,), targets=True):
     y = matrix((n, k)) if targets else None
     # Not 0.5: a step of twice the expected size would then also read as "lr ignored".
     return x, w, b, y, draw(st.sampled_from([0.01, 0.1, 0.3]))
-
-
-def fail(message, call):
-    """Report a learner's mistake: ``message``, under the call that showed it."""
-    expect_true(False, message, call=call)
-
-
-def expect_losses(got, want, call, hint):
-    """Compare several returned losses with the expected ones at once.
-
-    Together, so that a factor common to all of them (a sum where the mean
-    belongs) is named and any other difference is not read as one. Each must be
-    a single number.
-    """
-    for value in got:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-                value, (int, float, np.integer, np.floating)):
-            found = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
-                     else f"a {type(value).__name__}")
-            fail(f"It returned {show(value)}, {found}, but the tests expected a single number "
-                 "(one float for the whole data set).", call=call)
-    expect_close(np.array(got, dtype=float), np.array(want), rtol=1e-12, what="the losses",
-                 call=call, hint=hint)
 
 
 def half_mse(x, y, w, b):
@@ -207,14 +175,6 @@ def test_backward_returns_arrays_shaped_like_w_and_b(learner):
         b, y = rng.standard_normal((1, k)), rng.standard_normal((7, k))
         expect_step_shapes(learner.backward(y, x @ w + b, w, b, x, 0.1), w, b, learner.backward,
                            len(x))
-
-
-def expect_settled(theta, target, atol, call, hint):
-    """Fail unless every parameter ended within atol of target (where the steps should settle)."""
-    gap = float(np.max(np.abs(np.asarray(theta, dtype=float) - target)))
-    if not gap <= atol:
-        fail(f"The parameters ended at {show(theta)}, but the tests expected {show(target)} to "
-             f"within {atol:g} (the largest gap is {gap:.3g}). {hint}", call)
 
 
 def descent(learner, x, y, lr, steps):
