@@ -82,9 +82,10 @@ class _Doing:
 class LearnerModule:
     """A learner's exercise module, run in its own worker process."""
 
-    def __init__(self, folder: str, module: str, reference: Any = None) -> None:
+    def __init__(self, folder: str, module: str, reference: Any = None,
+                 sandbox: Optional[Sandbox] = None) -> None:
         self.name = module
-        self.sandbox = Sandbox(folder, module)
+        self.sandbox = sandbox if sandbox is not None else Sandbox(folder, module)
         self._reference = reference
         self._functions: Dict[str, LearnerFunction] = {}
 

@@ -52,6 +52,7 @@ class _State:
         self.results: Dict[str, scoring.TestResult] = {}
         self.learners: List[LearnerModule] = []
         self.references: Dict[str, ModuleType] = {}
+        self.launched: Dict[str, sandbox.Sandbox] = {}  # workers started ahead of their tests
         self.started = time.monotonic()
 
 
@@ -95,7 +96,9 @@ def _register_hypothesis_profiles(config: pytest.Config) -> None:
 
     common: Dict[str, Any] = dict(
         deadline=None,
-        derandomize=True,  # a grade never changes between runs
+        # A grade never changes between runs: every test draws from the same
+        # fixed seed (see _fix_hypothesis_seed), not from a digest of its source.
+        derandomize=False,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=False,
@@ -105,6 +108,7 @@ def _register_hypothesis_profiles(config: pytest.Config) -> None:
     settings.register_profile("gradkata", max_examples=6, **common,
                               phases=[Phase.explicit, Phase.reuse, Phase.generate])
     settings.register_profile("ci", max_examples=150, **common)
+    _fix_hypothesis_seed(config)
     chosen = None
     try:
         chosen = config.getoption("hypothesis_profile")
@@ -112,6 +116,21 @@ def _register_hypothesis_profiles(config: pytest.Config) -> None:
         pass
     if chosen is None:
         settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gradkata"))
+
+
+def _fix_hypothesis_seed(config: pytest.Config) -> None:
+    """Seed hypothesis with 0 unless --hypothesis-seed says otherwise.
+
+    The same examples on every run, as derandomize=True gives, without its cost:
+    derandomize seeds each test from a hash of its source code, which hypothesis
+    reads and parses anew for every test in every run (a tenth of the suite's time).
+    Hypothesis's own plugin reads the option in its pytest_configure, after ours.
+    """
+    try:
+        if config.getoption("hypothesis_seed") is None:
+            config.option.hypothesis_seed = "0"
+    except ValueError:
+        pass  # hypothesis's pytest plugin is not loaded: nothing reads the option
 
 
 def _active(config: pytest.Config) -> bool:
@@ -123,6 +142,7 @@ def _state(config: pytest.Config) -> Optional[_State]:
     return config.stash.get(_state_key, None)
 
 
+@pytest.hookimpl(tryfirst=True)  # before hypothesis's plugin reads --hypothesis-seed
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): what a graded test is worth")
     config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
@@ -179,6 +199,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if exercise is not None:
             state.results[item.nodeid] = scoring.TestResult(
                 item.nodeid, item.name, exercise, points_of(item))
+    # Start every exercise's worker now: each imports its module while the
+    # others start and the first tests run, instead of one after another.
+    for exercise in sorted({r.exercise for r in state.results.values()}):
+        box = sandbox.Sandbox(str(state.folder), exercise)
+        box.launch()
+        state.launched[exercise] = box
 
 
 # --------------------------------------------------------------------------
@@ -226,7 +252,8 @@ def learner(request: pytest.FixtureRequest,
             reference: ModuleType) -> Generator[LearnerModule, None, None]:
     """The graded implementation of this file's exercise, run in a sandbox worker."""
     state = _require(request.config)
-    module = LearnerModule(str(state.folder), _exercise_for(request), reference)
+    name = _exercise_for(request)
+    module = LearnerModule(str(state.folder), name, reference, state.launched.pop(name, None))
     state.learners.append(module)
     yield module
     module.close()
@@ -382,12 +409,26 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"Wrote Gradescope's results to {gradescope}")
 
 
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    try:
+        return (yield)
+    finally:
+        # The workers were told to stop as their files finished: wait for them
+        # here, before coverage tools (pytest-cov) gather what they measured.
+        sandbox.reap()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
     if state is None:
         return
     for module in list(state.learners):
         module.close()
+    for box in state.launched.values():  # started for tests that never asked for it
+        box.close()
+    state.launched.clear()
+    sandbox.reap()
     results = _graded(state)
     elapsed = time.monotonic() - state.started
     gradescope = session.config.getoption("gradkata_gradescope")

@@ -247,9 +247,10 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
         _send(conn, ("import-error", _learner_traceback(exc, folder), out.take()))
         return
     _send(conn, ("ready",))
+    waiter = _Waiter(conn)
     while True:
         try:
-            _spin(conn)
+            waiter.wait(None)
             message = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             return
@@ -290,27 +291,50 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
 
 # Waking a sleeping process costs tens of microseconds, more in a virtual
 # machine, and a graded test makes hundreds of calls in a row. With a core to
-# spare, each side watches the pipe for a moment before it sleeps. When a watch
-# comes up empty (the other side is busy, or the machine is), watching pauses
-# for a while: spinning must never compete with the work it waits for.
-SPIN_SECONDS = 0.0005 if (os.cpu_count() or 1) > 1 and not os.environ.get(
-    "GRADKATA_NO_SPIN") else 0.0
-SPIN_PAUSE = 0.05
-_spin_resume = 0.0
+# spare, each side watches the pipe for a moment before it sleeps, but only
+# while the other side has been answering within that moment: after a wait
+# that ran longer (the other side computes, or the machine is busy) the next
+# wait sleeps at once, so spinning never competes with the work it waits for.
+def _spare_core() -> bool:
+    try:
+        cores = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return cores > 1 and not os.environ.get("GRADKATA_NO_SPIN")
 
 
-def _spin(conn: Any) -> bool:
-    """Poll ``conn`` without sleeping for up to SPIN_SECONDS; True if data came."""
-    global _spin_resume
-    now = time.perf_counter()
-    if SPIN_SECONDS <= 0 or now < _spin_resume:
-        return False
-    end = now + SPIN_SECONDS
-    while time.perf_counter() < end:
-        if conn.poll(0):
-            return True
-    _spin_resume = time.perf_counter() + SPIN_PAUSE
-    return False
+SPIN_SECONDS = 0.001 if _spare_core() else 0.0
+
+
+class _Waiter:
+    """Waits for data on one end of a pipe: a brief spin, then sleep."""
+
+    def __init__(self, conn: Any) -> None:
+        import select
+
+        self._poll = select.poll()
+        self._poll.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        self._spin = True  # did the last wait end within SPIN_SECONDS?
+
+    def wait(self, seconds: Optional[float]) -> bool:
+        """True once data (or the end of the pipe) is there; False after ``seconds``."""
+        window = SPIN_SECONDS
+        if self._spin and window > 0:
+            end = time.perf_counter() + min(window, seconds if seconds is not None else window)
+            while True:
+                if self._poll.poll(0):
+                    return True
+                if time.perf_counter() >= end:
+                    break
+            if seconds is not None:
+                seconds -= window
+                if seconds <= 0:
+                    return False
+        started = time.perf_counter()
+        ready = bool(self._poll.poll(None if seconds is None else max(0, int(seconds * 1000) + 1)))
+        # Sleeping, and woken soon after: the other side answers fast again.
+        self._spin = time.perf_counter() - started < window
+        return ready
 
 
 def _is_mark(value: Any) -> bool:
@@ -374,6 +398,20 @@ def _deadline() -> float:
     return time.monotonic() + DEFAULT_CALL_SECONDS
 
 
+_stopping: List[Any] = []  # workers told to stop (or killed), not yet waited for
+
+
+def reap(seconds: float = 2.0) -> None:
+    """Wait for the workers that were stopped, killing any still running after ``seconds``."""
+    end = time.monotonic() + seconds
+    while _stopping:
+        proc = _stopping.pop()
+        proc.join(max(0.0, end - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1)
+
+
 class Sandbox:
     """One learner module, imported in a worker process that is restarted when it dies."""
 
@@ -383,19 +421,21 @@ class Sandbox:
         self.path = os.path.join(self.folder, module + ".py")
         self._proc: Any = None
         self._conn: Any = None
+        self._waiter: Any = None
+        self._ready = False  # has the worker imported the module?
         self._import_problem: Optional[LearnerAbort] = None
         self._timed_out: Dict[str, str] = {}
         self.output: List[str] = []  # what the learner's code printed, call by call
 
     # -- life cycle --------------------------------------------------------
 
-    def _start(self) -> None:
+    def launch(self) -> None:
+        """Start the worker without waiting for it: its import runs while the judge
+        goes on (collecting tests, starting other workers); the first call waits."""
+        if self._proc is not None or self._import_problem is not None:
+            return
         if not os.path.exists(self.path):
-            raise NotStarted(f"there is no {self.module}.py in {self.folder}: not started")
-        if self._import_problem is not None:
-            # Once a module fails to import it is not retried; a fresh exception
-            # each time, so tracebacks do not pile up on one object.
-            raise type(self._import_problem)(self._import_problem.message)
+            return  # the first call says so
         ctx = _mp_context()
         parent, child = ctx.Pipe()
         proc = ctx.Process(
@@ -412,11 +452,21 @@ class Sandbox:
         finally:
             sys.modules["__main__"] = main
         child.close()
-        self._proc, self._conn = proc, parent
+        self._proc, self._conn, self._waiter = proc, parent, _Waiter(parent)
+        self._ready = False
+
+    def _start(self) -> None:
+        if not os.path.exists(self.path):
+            raise NotStarted(f"there is no {self.module}.py in {self.folder}: not started")
+        if self._import_problem is not None:
+            # Once a module fails to import it is not retried; a fresh exception
+            # each time, so tracebacks do not pile up on one object.
+            raise type(self._import_problem)(self._import_problem.message)
+        self.launch()
         seconds = max(0.1, min(IMPORT_SECONDS, _deadline() - time.monotonic()))
         doing = f"importing {self.module}.py"
         try:
-            if not parent.poll(seconds):
+            if not self._waiter.wait(seconds):
                 self.close()
                 raise LearnerTimeout(
                     f"{doing} did not finish within {seconds:.3g} s: is there a loop that "
@@ -434,24 +484,29 @@ class Sandbox:
                 f"can be graded:\n{message[1]}"
             )
             raise self._import_problem
+        self._ready = True
 
     def close(self, graceful: bool = False) -> None:
         """Stop the worker: ask an idle one to exit (so tools such as coverage can
-        save their data), kill one that is busy or does not answer."""
+        save their data), kill one that is busy or does not answer. Neither waits:
+        :func:`reap` collects the processes."""
         if self._proc is not None:
+            proc = self._proc
             try:
-                if graceful and self._proc.is_alive():
+                stopped = False
+                if graceful and self._ready:
                     try:
                         self._conn.send_bytes(pickle.dumps(("stop",), protocol=4))
-                        self._proc.join(1)
+                        stopped = True
                     except OSError:
                         pass
-                if self._proc.is_alive():
-                    self._proc.kill()
-                self._proc.join(2)
+                if not stopped:
+                    proc.kill()
+                _stopping.append(proc)
             finally:
                 self._conn.close()
-                self._proc, self._conn = None, None
+                self._proc, self._conn, self._waiter = None, None, None
+                self._ready = False
 
     def _receive(self, doing: str) -> Any:
         try:
@@ -510,7 +565,7 @@ class Sandbox:
                 f"{self.module}.{name} did not finish in an earlier test "
                 f"({self._timed_out[name]}), so it is not run again"
             )
-        if self._proc is None:
+        if not self._ready:
             self._start()
         callbacks: List[Callable[..., Any]] = []
 
@@ -530,7 +585,7 @@ class Sandbox:
             self._conn.send_bytes(pickle.dumps(("call", name, blob), protocol=4))
             while True:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not (_spin(self._conn) or self._conn.poll(remaining)):
+                if remaining <= 0 or not self._waiter.wait(remaining):
                     limit = self._limit_text()
                     self._timed_out[name] = limit
                     self.close()

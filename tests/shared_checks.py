@@ -1,13 +1,12 @@
-"""Checks shared by the graded test files of the step exercises (loop_gradients,
-vectorized, numeric_gradients): hypothesis arrays on a grid of thousandths, and
-messages for losses, settled parameters and plain failures.
+"""Checks shared by the graded test files: random data seeded by hypothesis, arrays
+on a grid of thousandths, and messages for losses, settled parameters and plain
+failures.
 
 Not a test file: the graded files import it (pytest puts tests/ on sys.path).
 """
 
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from gradkata.verdict import expect_close, expect_true, show
 
@@ -17,13 +16,26 @@ def fail(message, call):
     expect_true(False, message, call=call)
 
 
-def thousandths(shape, bound=3):
-    """Arrays of ``shape`` with entries in [-bound, bound] to three decimals, as float64.
+# What hypothesis draws for the data of an example: one seed for a numpy Generator.
+# Drawing every array element through hypothesis costs it ten times more than the
+# test itself, and the suite runs after every edit; one integer an example keeps
+# the examples random, the same on every run, and cheap.
+seeds = st.integers(0, 2**32 - 1)
 
-    Drawn as integers (cheaper for hypothesis than floats) and divided by 1000.
+
+def generator(draw):
+    """A numpy Generator for one example, from a seed drawn with ``draw``
+    (a composite's ``draw`` or ``data.draw``)."""
+    return np.random.default_rng(draw(seeds))
+
+
+def thousandths(rng, shape, bound=3):
+    """A float64 array of ``shape`` with entries in [-bound, bound] to three decimals.
+
+    On that grid every input is exact in binary to the last digit a message shows.
     """
     limit = int(bound * 1000)
-    return arrays(np.int16, shape, elements=st.integers(-limit, limit)).map(lambda a: a / 1000)
+    return rng.integers(-limit, limit + 1, size=shape) / 1000
 
 
 def expect_losses(got, want, call, hint):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared_checks import expect_settled, fail, thousandths
+from shared_checks import expect_settled, fail, generator, thousandths
 
 from gradkata import gradcheck
 from gradkata.verdict import expect_close, expect_true, show
@@ -60,8 +60,8 @@ def take_step(learner, x, y, theta, lr):
 @st.composite
 def problems(draw):
     """x, y of a random length N (not 10), a start [w, b] and a learning rate."""
-    n = draw(sizes)
-    x, y, theta = draw(thousandths(n)), draw(thousandths(n)), draw(thousandths(2))
+    n, rng = draw(sizes), generator(draw)
+    x, y, theta = thousandths(rng, n), thousandths(rng, n), thousandths(rng, 2)
     return x, y, theta, draw(st.sampled_from([0.01, 0.05, 0.2]))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared_checks import expect_losses, expect_settled, fail, thousandths
+from shared_checks import expect_losses, expect_settled, fail, generator, thousandths
 
 from gradkata.verdict import expect_close, expect_true, show
 
@@ -91,10 +91,10 @@ def expect_weights(learner, got, want, start, lr, atol, hint=STEP_HINT):
 def problems(draw):
     """Data (N, P) and (N, 1) as nested lists or float64 arrays, float32 weights, a step size."""
     # N is never 2, so a sum where the mean belongs is not mistaken for a factor 2.
-    n, p = draw(st.integers(3, 9)), draw(st.integers(1, 3))
-    x, y = draw(thousandths((n, p))), draw(thousandths((n, 1)))
-    weights = [draw(thousandths((p, 1), 1.5)).astype(np.float32),
-               draw(thousandths((1, 1), 1.5)).astype(np.float32)]
+    n, p, rng = draw(st.integers(3, 9)), draw(st.integers(1, 3)), generator(draw)
+    x, y = thousandths(rng, (n, p)), thousandths(rng, (n, 1))
+    weights = [thousandths(rng, (p, 1), 1.5).astype(np.float32),
+               thousandths(rng, (1, 1), 1.5).astype(np.float32)]
     if draw(st.booleans()):
         x, y = x.tolist(), y.tolist()
     return x, y, weights, draw(st.sampled_from([0.02, 0.05, 0.1]))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_checks import generator, thousandths
 
 from gradkata import gradcheck
 from gradkata.verdict import expect_close, expect_true
@@ -14,7 +15,14 @@ pytestmark = pytest.mark.points(2)
 X1, X2, Y = 2, -1, 1
 W0 = [-0.5, 0.5, 1.5]
 
-moderate = st.floats(-4, 4, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+
+
+@st.composite
+def samples(draw):
+    """x_1, x_2, y (Python floats, as in the seed) and the weights [w1, w2, b] as a list:
+    values in [-4, 4] to three decimals."""
+    values = thousandths(generator(draw), 6, bound=4).tolist()
+    return values[0], values[1], values[2], values[3:]
 
 
 def loss(x_1, x_2, y):
@@ -30,9 +38,10 @@ def test_y_hat_matches_the_seed(learner):
                  call=learner.y_hat)
 
 
-@given(x_1=moderate, x_2=moderate, w=st.lists(moderate, min_size=3, max_size=3))
-def test_y_hat_matches_the_reference(learner, reference, x_1, x_2, w):
+@given(sample=samples())
+def test_y_hat_matches_the_reference(learner, reference, sample):
     """y_hat is x_1*w1 + x_2*w2 + b for any inputs, weights as a list or an array."""
+    x_1, x_2, _, w = sample
     for weights in (w, np.array(w)):
         got = learner.y_hat(x_1, x_2, weights)
         expect_close(got, reference.y_hat(x_1, x_2, weights), rtol=1e-12, atol=1e-12,
@@ -47,9 +56,10 @@ def test_gradients_match_the_seed(learner):
 
 
 @pytest.mark.points(3)
-@given(x_1=moderate, x_2=moderate, y=moderate, w=st.lists(moderate, min_size=3, max_size=3))
-def test_gradients_match_numerical_gradient(learner, x_1, x_2, y, w):
+@given(sample=samples())
+def test_gradients_match_numerical_gradient(learner, sample):
     """Each gradient equals the central-difference slope of L = 1/2 (y_hat - y)^2."""
+    x_1, x_2, y, w = sample
     w = np.array(w)
     prediction = x_1 * w[0] + x_2 * w[1] + w[2]  # computed here, not by the learner's y_hat
     numeric = gradcheck.numerical_gradient(loss(x_1, x_2, y), w)
@@ -97,10 +107,10 @@ def closed_form(x_1, x_2, y, w0, epochs, alpha):
     return w0 - alpha * r0 * sum(q**s for s in range(epochs)) * a
 
 
-@given(x_1=moderate, x_2=moderate, y=moderate, w=st.lists(moderate, min_size=3, max_size=3),
-       epochs=st.integers(0, 6), alpha=st.sampled_from([0.01, 0.03, 0.05]))
-def test_adapt_weights_matches_the_closed_form(learner, x_1, x_2, y, w, epochs, alpha):
+@given(sample=samples(), epochs=st.integers(0, 6), alpha=st.sampled_from([0.01, 0.03, 0.05]))
+def test_adapt_weights_matches_the_closed_form(learner, sample, epochs, alpha):
     """adapt_weights runs exactly `epochs` full steps at learning rate alpha, for any sample."""
+    x_1, x_2, y, w = sample
     w0 = np.array(w)
     want = closed_form(x_1, x_2, y, w0, epochs, alpha)
     scale = 1e-9 * (1 + np.max(np.abs(want)))
