@@ -11,10 +11,10 @@ them (seed 000 copies its weights with ``deepcopy`` for that reason).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from .sandbox import Sandbox
-from .verdict import Mistake, describe_call, modified
+from .sandbox import Sandbox, feed_arguments
+from .verdict import Mistake, describe_call, modified, show
 
 
 class LearnerFunction:
@@ -48,14 +48,52 @@ class LearnerFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self._last = (args, kwargs)
-        result, changed = self._sandbox.call(self.__name__, args, kwargs,
-                                             _Doing(self))
+        result, changed = self._sandbox.call(self.__name__, args, kwargs, _Doing(self))
+        self._check_unchanged(args, kwargs, changed)
+        return result
+
+    def chain(self, steps: int, *args: Any, feed: Any, **kwargs: Any) -> Iterator[Any]:
+        """Call the function ``steps`` times, each call on what the last one returned,
+        in a single round trip to the worker; yield each result in turn.
+
+        ``feed`` names which arguments the results replace (see
+        :func:`gradkata.sandbox.feed_arguments`), e.g. ``[(2, ("copy", None))]`` for
+        ``update_weights(x, y, weights, lr)`` fed its own [W, b]. While a result is
+        being looked at, ``last_call`` is the call that returned it, so messages
+        name the right step. A step that raised or changed its input is reported
+        as a call would be, once the results before it were looked at.
+        """
+        if steps <= 0:
+            return
+        self._last = (args, kwargs)
+        results, stop = self._sandbox.chain(self.__name__, args, kwargs, feed, steps,
+                                            _Doing(self, steps))
+        failed_at = stop[1] if stop is not None and stop[0] != "feed" else None
+        for step, result in enumerate(results):
+            if step == failed_at:
+                break
+            yield result
+            if step + 1 < steps and (stop is None or step < stop[1]):
+                args = feed_arguments(feed, args, result)
+                self._last = (args, kwargs)
+        if stop is None:
+            return
+        kind, _, detail = stop
+        if kind == "raise":
+            raise self._sandbox.raised(self.__name__, detail, _Doing(self))
+        if kind == "changed":
+            self._check_unchanged(args, kwargs, detail)
+        raise Mistake(f"Called {self.last_call}.\nIt returned {show(results[-1])}, which "
+                      f"cannot be passed on to the next step ({detail}).")
+
+    def _check_unchanged(self, args: tuple, kwargs: Dict[str, Any],
+                         changed: Dict[Any, Any]) -> None:
         for key, after in changed.items():
             before = args[key] if isinstance(key, int) else kwargs[key]
             change = modified(before, after)
             if change:
                 named = self._named(args, kwargs)
-                label = named[key][0] if isinstance(key, int) else key
+                label = (named[key][0] or f"argument {key + 1}") if isinstance(key, int) else key
                 raise Mistake(
                     f"Called {self.last_call}.\nAfterwards the caller's `{label}` was "
                     f"different: {change}. Your function changed its input in place. Work on "
@@ -63,16 +101,19 @@ class LearnerFunction:
                     "(w - lr * g rather than w -= lr * g); if you perturb an element on "
                     "purpose, put the saved value back afterwards."
                 )
-        return result
 
 
 class _Doing:
     """'running module.func(...)', rendered only if a message needs it."""
 
-    def __init__(self, function: LearnerFunction) -> None:
+    def __init__(self, function: LearnerFunction, steps: int = 1) -> None:
         self.function = function
+        self.steps = steps
 
     def __str__(self) -> str:
+        if self.steps > 1:
+            return (f"running {self.function.last_call} and the {self.steps - 1} steps "
+                    "after it")
         return f"running {self.function.last_call}"
 
     def __format__(self, spec: str) -> str:

@@ -28,6 +28,8 @@ import traceback
 import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import numpy as np
+
 OUTPUT_LIMIT = 4000  # characters of learner output kept per call
 MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up size
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
@@ -115,6 +117,66 @@ class _SafeUnpickler(pickle.Unpickler):
 def safe_loads(data: bytes) -> Any:
     """Unpickle plain values, numpy arrays and numpy scalars, and nothing else."""
     return _SafeUnpickler(io.BytesIO(data)).load()
+
+
+# --------------------------------------------------------------------------
+# Arrays on the wire. Pickling a small array goes through its __reduce__, and
+# reading it back through three global lookups: several times the cost of its
+# bytes, paid for every argument of hundreds of calls in a row. Arrays and numpy
+# scalars of plain dtypes travel instead as tagged tuples of dtype, shape and
+# bytes, which pickle handles in C; anything else is pickled as it is (and, from
+# a worker, refused by safe_loads unless it is a plain value).
+
+_ARRAY = "\x00gradkata-array"
+_SCALAR = "\x00gradkata-scalar"
+_PLAIN_KINDS = frozenset("biufcSU")  # bool, integers, floats, complex, strings
+
+
+def pack(value: Any) -> Any:
+    """``value`` with every array and numpy scalar inside it (through tuples, lists
+    and dict values) replaced by a tagged tuple that :func:`unpack` turns back."""
+    kind = type(value)
+    if kind is np.ndarray:
+        if value.dtype.kind in _PLAIN_KINDS:
+            return (_ARRAY, value.dtype.str, value.shape, value.tobytes())
+        return value
+    if kind is tuple:
+        return tuple([pack(v) for v in value])
+    if kind is list:
+        return [pack(v) for v in value]
+    if kind is dict:
+        return {k: pack(v) for k, v in value.items()}
+    if isinstance(value, np.generic) and value.dtype.kind in _PLAIN_KINDS:
+        return (_SCALAR, value.dtype.str, value.tobytes())
+    return value
+
+
+def _plain_dtype(name: Any) -> Any:
+    dtype = np.dtype(name)
+    if dtype.kind not in _PLAIN_KINDS:
+        raise pickle.UnpicklingError(f"numpy array of dtype {dtype}")
+    return dtype
+
+
+def unpack(value: Any) -> Any:
+    """The inverse of :func:`pack`: fresh, writable arrays and numpy scalars."""
+    kind = type(value)
+    if kind is tuple:
+        if value and type(value[0]) is str:
+            if len(value) == 4 and value[0] == _ARRAY:
+                data = np.frombuffer(value[3], dtype=_plain_dtype(value[1]))
+                return data.reshape(value[2]).copy()
+            if len(value) == 3 and value[0] == _SCALAR:
+                data = np.frombuffer(value[2], dtype=_plain_dtype(value[1]))
+                if data.size != 1:
+                    raise pickle.UnpicklingError("a numpy scalar of the wrong size")
+                return data[0]
+        return tuple([unpack(v) for v in value])
+    if kind is list:
+        return [unpack(v) for v in value]
+    if kind is dict:
+        return {k: unpack(v) for k, v in value.items()}
+    return value
 
 
 # --------------------------------------------------------------------------
@@ -222,19 +284,71 @@ def _import_module(folder: str, module: str) -> Any:
     return mod
 
 
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
 def _send(conn: Any, message: Any) -> None:
-    conn.send_bytes(pickle.dumps(message, protocol=4))
+    conn.send_bytes(pickle.dumps(message, protocol=_PROTOCOL))
 
 
 def _callback(conn: Any, index: int) -> Callable[..., Any]:
     def call_judge(*args: Any, **kwargs: Any) -> Any:
-        _send(conn, ("callback", index, pickle.dumps((args, kwargs), protocol=4)))
+        _send(conn, ("callback", index, pack(args), pack(kwargs)))
         kind, value = pickle.loads(conn.recv_bytes())
         if kind == "ok":
-            return value
+            return unpack(value)
         raise RuntimeError(value)
 
     return call_judge
+
+
+def _with_callbacks(conn: Any, values: Any) -> Any:
+    return [_callback(conn, int(v[len(_CALLBACK_MARK):])) if _is_mark(v) else v for v in values]
+
+
+_NOTHING_PRINTED = ("", 0)
+
+
+def _invoke(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], folder: str) -> Any:
+    """Call the learner's function: ("return", result, changed arguments) or ("raise", info)."""
+    before = [_fingerprint(value) for _, value in _arguments(args, kwargs)]
+    try:
+        result = func(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - report, whatever it is
+        return ("raise", {
+            "type": type(exc).__name__,
+            "not_implemented": isinstance(exc, NotImplementedError),
+            "text": _learner_traceback(exc, folder),
+        })
+    changed = {}
+    for (key, value), print_before in zip(_arguments(args, kwargs), before):
+        if not callable(value) and _fingerprint(value) != print_before:
+            changed[key] = value
+    return ("return", result, changed)
+
+
+def _chain(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], feed: Any,
+           steps: int, folder: str) -> Tuple[List[Any], Any]:
+    """Call ``func`` up to ``steps`` times, each call's arguments made from the last
+    one's result by ``feed`` (see :func:`feed_arguments`). Returns what each call
+    returned (packed at once, so later calls cannot change it) and why it stopped
+    early: None, or (kind, step, detail) for a raise, a changed argument, or a
+    result that cannot be fed on."""
+    results: List[Any] = []
+    for step in range(steps):
+        outcome = _invoke(func, args, kwargs, folder)
+        if outcome[0] == "raise":
+            return results, ("raise", step, outcome[1])
+        _, result, changed = outcome
+        results.append(pack(result))
+        if changed:
+            return results, ("changed", step, pack(changed))
+        if step + 1 < steps:
+            try:
+                args = feed_arguments(feed, args, unpack(results[-1]))
+            except Exception as exc:  # noqa: BLE001
+                return results, ("feed", step, f"{type(exc).__name__}: {exc}")
+    return results, None
 
 
 def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> None:
@@ -256,37 +370,70 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
             return
         if message[0] == "stop":
             return
-        _, name, blob = message
+        op, name, args, kwargs, extra = message
+        args, kwargs = unpack(args), unpack(kwargs)
         func = getattr(mod, name, None)
         if not callable(func):
             _send(conn, ("missing", name))
             continue
-        args, kwargs = pickle.loads(blob)
-        args = [_callback(conn, int(a[len(_CALLBACK_MARK):])) if _is_mark(a) else a
-                for a in args]
-        kwargs = {k: _callback(conn, int(v[len(_CALLBACK_MARK):])) if _is_mark(v) else v
-                  for k, v in kwargs.items()}
-        before = {key: _fingerprint(value) for key, value in _arguments(args, kwargs)}
+        if op == "chain":
+            feed, steps = extra
+            results, stop = _chain(func, args, kwargs, feed, steps, folder)
+            reply: Tuple[Any, ...] = ("chain", results, stop)
+        else:
+            if extra:  # some arguments are the judge's functions
+                args = _with_callbacks(conn, args)
+                kwargs = dict(zip(kwargs, _with_callbacks(conn, kwargs.values())))
+            outcome = _invoke(func, args, kwargs, folder)
+            if outcome[0] == "raise":
+                _send(conn, (*outcome, out.take()))
+                continue
+            reply = ("return", pack(outcome[1]), pack(outcome[2]))
+        printed = out.take() if out.kept or out.dropped else _NOTHING_PRINTED
         try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - report, whatever it is
-            info = {
-                "type": type(exc).__name__,
-                "not_implemented": isinstance(exc, NotImplementedError),
-                "text": _learner_traceback(exc, folder),
-            }
-            _send(conn, ("raise", info, out.take()))
-            continue
-        changed = {}
-        for key, value in _arguments(args, kwargs):
-            if not callable(value) and _fingerprint(value) != before[key]:
-                changed[key] = value
-        try:
-            payload = pickle.dumps((result, changed), protocol=4)
+            data = pickle.dumps((*reply, printed), protocol=_PROTOCOL)
         except Exception as exc:  # noqa: BLE001
-            _send(conn, ("unpicklable", f"{type(result).__name__}: {exc}", out.take()))
+            what = reply[1][-1] if op == "chain" else reply[1]
+            _send(conn, ("unpicklable", f"{type(what).__name__}: {exc}", printed))
             continue
-        _send(conn, ("return", payload, out.take()))
+        conn.send_bytes(data)
+
+
+# --------------------------------------------------------------------------
+# Feeding a step function its own output (used on both sides: the worker runs
+# the chain, the judge replays it to name each call in messages).
+
+
+def single_number(value: Any) -> float:
+    """A number, or a one-element numeric array, as a float; TypeError otherwise."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"a {type(value).__name__} is not a number here")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size == 1:
+        return float(value.reshape(-1)[0])
+    raise TypeError(f"expected a single number, got a {type(value).__name__}")
+
+
+def feed_arguments(feed: Any, args: Any, result: Any) -> tuple:
+    """The next call's positional arguments: ``args`` with the positions named in
+    ``feed`` replaced, each by one of
+      ("copy", j)          result[j] (j None: the whole result)
+      ("number", j)        result[j] as a float (a number or a one-element array)
+      ("affine", i, j, k)  args[i] @ result[j] + result[k] (a prediction x @ w + b)
+    """
+    new = list(args)
+    for position, rule in feed:
+        kind = rule[0]
+        if kind == "copy":
+            new[position] = result if rule[1] is None else result[rule[1]]
+        elif kind == "number":
+            new[position] = single_number(result[rule[1]])
+        elif kind == "affine":
+            new[position] = np.asarray(args[rule[1]]) @ result[rule[2]] + result[rule[3]]
+        else:
+            raise ValueError(f"unknown feed rule {rule!r}")
+    return tuple(new)
 
 
 # Waking a sleeping process costs tens of microseconds, more in a virtual
@@ -350,8 +497,6 @@ def _fingerprint(value: Any) -> Any:
     if callable(value):
         return None
     try:
-        import numpy as np
-
         if isinstance(value, np.ndarray) and value.dtype != object:
             return (value.shape, value.dtype.str, value.tobytes())
         if isinstance(value, (list, tuple)):
@@ -496,7 +641,7 @@ class Sandbox:
                 stopped = False
                 if graceful and self._ready:
                     try:
-                        self._conn.send_bytes(pickle.dumps(("stop",), protocol=4))
+                        self._conn.send_bytes(pickle.dumps(("stop",), protocol=_PROTOCOL))
                         stopped = True
                     except OSError:
                         pass
@@ -508,18 +653,27 @@ class Sandbox:
                 self._proc, self._conn, self._waiter = None, None, None
                 self._ready = False
 
-    def _receive(self, doing: str) -> Any:
+    def _receive(self, doing: Any) -> Any:
         try:
             data = self._conn.recv_bytes()
         except (EOFError, OSError):
             raise self._crashed(doing) from None
         try:
-            return safe_loads(data)
+            message = safe_loads(data)
+            if message[0] == "return":  # ("return", result, changed args, printed)
+                return (message[0],) + unpack(message[1:3]) + message[3:]
+            if message[0] == "callback":  # ("callback", index, args, kwargs)
+                return message[:2] + unpack(message[2:])
+            if message[0] == "chain":  # ("chain", results, why it stopped, printed)
+                return (message[0],) + unpack(message[1:3]) + message[3:]
+            return message
         except Exception as exc:  # noqa: BLE001
+            # What came back holds something other than numbers and arrays: an object
+            # of the learner's own class, say. The conversation is lost with it.
             self.close()
             raise BadReturn(
-                f"{doing} sent back something that is not a number, an array or a list "
-                f"of them ({exc}); return plain numpy arrays and floats"
+                f"{doing} sent back a {exc} object; return plain numpy arrays, floats, "
+                "or tuples and lists of them"
             ) from None
 
     def _crashed(self, doing: str) -> LearnerCrash:
@@ -560,13 +714,6 @@ class Sandbox:
         ``doing`` names the call in messages ("running single_neuron.y_hat(...)"); it
         may be any object whose ``str`` does, rendered only when a message needs it.
         """
-        if name in self._timed_out:
-            raise LearnerTimeout(
-                f"{self.module}.{name} did not finish in an earlier test "
-                f"({self._timed_out[name]}), so it is not run again"
-            )
-        if not self._ready:
-            self._start()
         callbacks: List[Callable[..., Any]] = []
 
         def mark(value: Any) -> Any:
@@ -575,14 +722,42 @@ class Sandbox:
                 return f"{_CALLBACK_MARK}{len(callbacks) - 1}"
             return value
 
-        blob = pickle.dumps(
-            (tuple(mark(a) for a in args), {k: mark(v) for k, v in kwargs.items()}),
-            protocol=4,
-        )
+        args = tuple(mark(a) for a in args)
+        kwargs = {k: mark(v) for k, v in kwargs.items()}
+        request = pickle.dumps(("call", name, pack(args), pack(kwargs), bool(callbacks)),
+                               protocol=_PROTOCOL)
+        message = self._converse(name, request, callbacks, doing)
+        kind = message[0]
+        if kind == "return":
+            return message[1], message[2]
+        raise self._failure(name, message, doing)
+
+    def chain(self, name: str, args: tuple, kwargs: Dict[str, Any], feed: Any, steps: int,
+              doing: Any) -> Tuple[List[Any], Any]:
+        """Call ``name`` ``steps`` times in the worker, each time on the arguments that
+        ``feed`` makes of the last result (see :func:`feed_arguments`), in one round
+        trip. Returns (the results, why it stopped early or None)."""
+        request = pickle.dumps(("chain", name, pack(args), pack(kwargs), (feed, steps)),
+                               protocol=_PROTOCOL)
+        message = self._converse(name, request, [], doing)
+        if message[0] == "chain":
+            return message[1], message[2]
+        raise self._failure(name, message, doing)
+
+    def _converse(self, name: str, request: bytes, callbacks: List[Callable[..., Any]],
+                  doing: Any) -> Any:
+        """Send a request, answer the worker's callbacks, and return its final message."""
+        if name in self._timed_out:
+            raise LearnerTimeout(
+                f"{self.module}.{name} did not finish in an earlier test "
+                f"({self._timed_out[name]}), so it is not run again"
+            )
+        if not self._ready:
+            self._start()
         deadline = _deadline()
         judge_error: Optional[BaseException] = None
         try:
-            self._conn.send_bytes(pickle.dumps(("call", name, blob), protocol=4))
+            self._conn.send_bytes(request)
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._waiter.wait(remaining):
@@ -597,45 +772,41 @@ class Sandbox:
                 message = self._receive(doing)
                 if message[0] != "callback":
                     break
-                _, index, payload = message
+                _, index, cb_args, cb_kwargs = message
                 try:
-                    cb_args, cb_kwargs = safe_loads(payload)
-                    reply: Tuple[str, Any] = ("ok", callbacks[index](*cb_args, **cb_kwargs))
+                    reply: Tuple[str, Any] = ("ok", pack(callbacks[index](*cb_args, **cb_kwargs)))
                 except Exception as exc:  # noqa: BLE001 - re-raised below, in the judge
                     judge_error = judge_error or exc
                     reply = ("error", f"{type(exc).__name__}: {exc}")
-                self._conn.send_bytes(pickle.dumps(reply, protocol=4))
+                self._conn.send_bytes(pickle.dumps(reply, protocol=_PROTOCOL))
         except BaseException:
             # Ctrl-C, a timeout or any judge-side failure mid-call: the worker's
             # side of the conversation is lost, so it is stopped (and restarted
             # by the next call).
             self.close()
             raise
-        kind = message[0]
-        if kind == "missing":
+        if message[0] == "missing":
             raise NotStarted(
                 f"{self.module}.py has no function {name}: put back its definition "
                 f"(`gradkata reset {self.module}` restores the original file)"
             )
-        self._keep_output(message[2])
+        self._keep_output(message[-1])
         if judge_error is not None:
             raise judge_error
-        if kind == "raise":
-            info = message[1]
-            if info["not_implemented"]:
-                raise NotStarted(f"{self.module}.{name} is not written yet (it raises "
-                                 "NotImplementedError): not started")
-            raise LearnerError(f"{doing} raised {info['type']}:\n{info['text']}", info["type"])
-        if kind == "unpicklable":
-            raise BadReturn(f"{doing} returned something that cannot be sent back "
-                            f"({message[1]}); return numpy arrays, floats or tuples of them")
-        try:
-            return safe_loads(message[1])
-        except Exception as exc:  # noqa: BLE001
-            raise BadReturn(
-                f"{doing} returned a {exc} object; return plain numpy arrays, floats, "
-                "or tuples and lists of them"
-            ) from None
+        return message
+
+    def raised(self, name: str, info: Dict[str, Any], doing: Any) -> LearnerAbort | LearnerError:
+        """What the judge raises when the learner's function raised (``info`` from the worker)."""
+        if info["not_implemented"]:
+            return NotStarted(f"{self.module}.{name} is not written yet (it raises "
+                              "NotImplementedError): not started")
+        return LearnerError(f"{doing} raised {info['type']}:\n{info['text']}", info["type"])
+
+    def _failure(self, name: str, message: Any, doing: Any) -> BaseException:
+        if message[0] == "raise":
+            return self.raised(name, message[1], doing)
+        return BadReturn(f"{doing} returned something that cannot be sent back "
+                         f"({message[1]}); return numpy arrays, floats or tuples of them")
 
     def _limit_text(self) -> str:
         seconds = _test_seconds if _test_deadline is not None else DEFAULT_CALL_SECONDS

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from shared_checks import expect_settled, fail, generator, thousandths
 
 from gradkata import gradcheck
+from gradkata.sandbox import single_number
 from gradkata.verdict import expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(2)
@@ -30,31 +31,31 @@ def mse(x, y, theta):
     return float(np.mean((y - (theta[0] * x + theta[1])) ** 2))
 
 
-def as_number(value):
-    """A returned w_next or b_next as a float, or None when it is not a single number."""
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size == 1:
-        return float(value.reshape(-1)[0])
-    return None
+def as_pair(got, call):
+    """A returned (w_next, b_next) as one float64 array, after checking it is two numbers.
+
+    One array, so that a pattern in the step (a factor 2, a flipped sign, an
+    ignored learning rate) is read off both parameters together rather than
+    off each single number.
+    """
+    numbers = []
+    if isinstance(got, (tuple, list)):
+        for value in got:
+            try:
+                numbers.append(single_number(value))
+            except TypeError:
+                break
+    expect_true(len(numbers) == 2 == len(got),
+                f"It returned {show(got)}, but the tests expected a pair (w_next, b_next) of two "
+                "numbers: the parameters after one step (despite the function's name, not the "
+                "gradients).", call=call)
+    return np.array(numbers)
 
 
 def take_step(learner, x, y, theta, lr):
-    """Call calculate_gradients from theta = [w, b] (Python floats, as in the seed).
-
-    Returns the new [w, b] as one float64 array, so that a pattern in the step
-    (a factor 2, a flipped sign, an ignored learning rate) is read off both
-    parameters together rather than off each single number.
-    """
+    """Call calculate_gradients from theta = [w, b] (Python floats, as in the seed)."""
     got = learner.calculate_gradients(x, y, float(theta[0]), float(theta[1]), lr, len(x))
-    numbers = [as_number(v) for v in got] if isinstance(got, (tuple, list)) else []
-    expect_true(len(numbers) == 2 and None not in numbers,
-                f"It returned {show(got)}, but the tests expected a pair (w_next, b_next) of two "
-                "numbers: the parameters after one step (despite the function's name, not the "
-                "gradients).", call=learner.calculate_gradients)
-    return np.array(numbers)
+    return as_pair(got, learner.calculate_gradients)
 
 
 @st.composite
@@ -131,11 +132,18 @@ def expect_falling(losses, call, why):
 
 
 def run(learner, x, y, lr, epochs, theta=(0.0, 0.0)):
-    """Iterate the learner's step from theta; the parameters after each step, and the losses."""
+    """Iterate the learner's step from theta; the parameters after each step, and the losses.
+
+    The steps run in one go in the learner's process, each fed the last one's
+    w_next and b_next as Python floats; each result is checked as it comes back.
+    """
     theta = np.array(theta, dtype=float)
     path, losses = [theta], [mse(x, y, theta)]
-    for _ in range(epochs):
-        theta = take_step(learner, x, y, theta, lr)
+    steps = learner.calculate_gradients.chain(
+        epochs, x, y, float(theta[0]), float(theta[1]), lr, len(x),
+        feed=[(2, ("number", 0)), (3, ("number", 1))])
+    for got in steps:
+        theta = as_pair(got, learner.calculate_gradients)
         path.append(theta)
         losses.append(mse(x, y, theta))
     return path, losses

@@ -180,15 +180,18 @@ def test_backward_returns_arrays_shaped_like_w_and_b(learner):
 
 
 def descent(learner, x, y, lr, steps):
-    """Iterate the learner's backward from w = 0, b = 0 (y_hat computed here each step).
+    """Iterate the learner's backward from w = 0, b = 0, each step given y_hat = x @ w + b.
 
-    Returns the parameters after each step as one column block [w; b] of shape
-    (P + 1, k), and the MSE after each step.
+    The steps run in one go in the learner's process (the prediction is made
+    there, from the w and b the last step returned); each result is checked as it
+    comes back. Returns the parameters after each step as one column block
+    [w; b] of shape (P + 1, k), and the MSE after each step.
     """
     w, b = np.zeros((x.shape[1], y.shape[1])), np.zeros((1, y.shape[1]))
     path, losses = [np.vstack([w, b])], [float(np.mean((x @ w + b - y) ** 2))]
-    for _ in range(steps):
-        got = learner.backward(y, x @ w + b, w, b, x, lr)
+    # backward(y, y_hat, w, b, x, learning_rate): the next w, b and y_hat come from the result.
+    feed = [(2, ("copy", 0)), (3, ("copy", 1)), (1, ("affine", 4, 0, 1))]
+    for got in learner.backward.chain(steps, y, x @ w + b, w, b, x, lr, feed=feed):
         expect_step_shapes(got, w, b, learner.backward, len(x))
         w, b = got
         path.append(np.vstack([w, b]))

@@ -257,3 +257,132 @@ def test_a_module_that_loops_at_import_is_stopped_once(tmp_path):
     finally:
         sandbox.set_deadline(None)
         sb.close()
+
+
+# --------------------------------------------------------------------------
+# Arrays on the wire, and chains of calls
+
+
+@pytest.mark.parametrize("value", [
+    np.arange(6.0).reshape(2, 3),
+    np.arange(6.0).reshape(2, 3).T,  # not contiguous
+    np.array(2.5),  # 0-d
+    np.zeros((0, 3), dtype=np.float32),
+    np.array([True, False]),
+    np.array([1 + 2j]),
+    np.array(["a", "bc"]),
+    np.float32(1.5),
+    np.int64(-3),
+    np.bool_(True),
+])
+def test_arrays_and_numpy_scalars_survive_the_wire_unchanged(value):
+    back = sandbox.unpack(pickle.loads(pickle.dumps(sandbox.pack(value))))
+    assert type(back) is type(value) and back.dtype == value.dtype
+    assert np.shape(back) == np.shape(value) and np.array_equal(back, value)
+    if isinstance(back, np.ndarray):
+        assert back.flags.writeable
+
+
+def test_containers_are_packed_through_and_other_values_left_alone():
+    value = ([np.ones(2), 1.5], {"w": np.zeros(1)}, "text", None, 3)
+    back = sandbox.unpack(sandbox.pack(value))
+    assert isinstance(back, tuple) and isinstance(back[0], list) and back[2:] == ("text", None, 3)
+    assert np.array_equal(back[0][0], np.ones(2)) and np.array_equal(back[1]["w"], np.zeros(1))
+
+
+@pytest.mark.parametrize("packed", [
+    (sandbox._ARRAY, "|O", (1,), b"\0" * 8),  # an object array would run code
+    (sandbox._SCALAR, "<f8", b"\0" * 16),  # two numbers for one scalar
+])
+def test_forged_arrays_are_refused(packed):
+    with pytest.raises(pickle.UnpicklingError):
+        sandbox.unpack(packed)
+
+
+def test_feeding_rules_build_the_next_arguments():
+    x, w, b = np.ones((2, 3)), np.full((3, 1), 2.0), np.array([[0.5]])
+    fed = sandbox.feed_arguments([(1, ("affine", 0, 0, 1)), (2, ("copy", 0)), (3, ("number", 1))],
+                                 (x, None, None, None), (w, b))
+    assert np.array_equal(fed[1], [[6.5], [6.5]]) and fed[2] is w and fed[3] == 0.5
+    assert sandbox.feed_arguments([(0, ("copy", None))], (1,), "all")[0] == "all"
+    for bad in (True, np.ones(2), "1"):
+        with pytest.raises(TypeError):
+            sandbox.single_number(bad)
+    with pytest.raises(ValueError, match="unknown feed rule"):
+        sandbox.feed_arguments([(0, ("guess", 0))], (1,), (1,))
+
+
+STEPS = '''
+import numpy as np
+calls = []
+
+def step(w, b, lr):
+    calls.append(len(calls))
+    return w - lr, b + 1.0
+
+def stumble(w, b, lr):
+    calls.append(len(calls))
+    if len(calls) == 3:
+        raise ValueError("third call")
+    return w - lr, b
+
+def meddle(w, b, lr):
+    calls.append(len(calls))
+    if len(calls) == 2:
+        w[0] = 9.0
+    return w - lr, b
+
+def derail(w, b, lr):
+    calls.append(len(calls))
+    return (w - lr, "b") if len(calls) == 2 else (w - lr, b)
+'''
+
+
+class StepRef:
+    """The signature the messages use for the functions of STEPS."""
+
+    @staticmethod
+    def step(w, b, lr):
+        """w, b, lr"""
+
+
+@pytest.fixture()
+def steps(tmp_path):
+    (tmp_path / "s.py").write_text(STEPS)
+    module = LearnerModule(str(tmp_path), "s", StepRef)
+    yield module
+    module.close()
+
+
+FEED = [(0, ("copy", 0)), (1, ("number", 1))]
+
+
+def test_a_chain_gives_what_calls_one_by_one_would(steps):
+    w, b = np.array([1.0, 2.0]), 0.0
+    chained = list(steps.step.chain(4, w, b, 0.5, feed=FEED))
+    for got in chained:
+        w, b = steps.step(w, b, 0.5)
+        assert np.array_equal(got[0], w) and got[1] == b
+    assert len(chained) == 4 and list(steps.step.chain(0, w, b, 0.5, feed=FEED)) == []
+
+
+def test_a_chain_names_the_step_that_raised(steps):
+    seen = []
+    with pytest.raises(LearnerError, match=r"stumble\(array\(\[0\.0\]\), 0, 0\.5\)"):
+        for got in steps.stumble.chain(5, np.array([1.0]), 0.0, 0.5, feed=FEED):
+            seen.append(got)
+    assert len(seen) == 2  # the two results before the third call raised
+
+
+def test_a_chain_names_the_step_that_changed_its_input(steps):
+    with pytest.raises(Mistake, match="caller's `argument 1` was different") as info:
+        list(steps.meddle.chain(5, np.array([1.0]), 0.0, 0.5, feed=FEED))
+    assert "meddle(array([0.5]), 0, 0.5)" in str(info.value)
+
+
+def test_a_chain_says_when_a_result_cannot_be_fed_on(steps):
+    results = steps.derail.chain(5, np.array([1.0]), 0.0, 0.5, feed=FEED)
+    assert next(results)[1] == 0.0
+    assert next(results)[1] == "b"  # the tests look at it first
+    with pytest.raises(Mistake, match="cannot be passed on to the next step"):
+        next(results)
