@@ -189,6 +189,20 @@ def points_of(item: pytest.Item) -> float:
     return float(marker.args[0]) if marker is not None else 1.0
 
 
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    # Start each exercise's worker as soon as its test file is found: the worker
+    # imports the learner's module while pytest collects the rest, instead of
+    # while the first test waits. (Deselected in the end? Stopped at the end.)
+    state = _state(collector.config)
+    if state is None or not isinstance(collector, pytest.Module):
+        return
+    exercise = exercise_of(collector)
+    if exercise is not None and exercise not in state.launched:
+        box = sandbox.Sandbox(str(state.folder), exercise)
+        box.launch()
+        state.launched[exercise] = box
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     # After deselection (-k, -m): only the tests that run are scored.
     state = _state(session.config)
@@ -199,12 +213,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if exercise is not None:
             state.results[item.nodeid] = scoring.TestResult(
                 item.nodeid, item.name, exercise, points_of(item))
-    # Start every exercise's worker now: each imports its module while the
-    # others start and the first tests run, instead of one after another.
-    for exercise in sorted({r.exercise for r in state.results.values()}):
-        box = sandbox.Sandbox(str(state.folder), exercise)
-        box.launch()
-        state.launched[exercise] = box
 
 
 # --------------------------------------------------------------------------
@@ -315,9 +323,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     hypothesis's frames too), which costs more than the test when a learner's
     stubs make every test fail; the message replaces it anyway (_explain).
     """
-    if _state(item.config) is None or exercise_of(item) is None:
-        return None
     if call.excinfo is None or _learner_problem(call.excinfo) is None:
+        return None  # the usual case, decided first: this runs three times a test
+    if _state(item.config) is None or exercise_of(item) is None:
         return None
     when = cast(Literal["setup", "call", "teardown"], call.when)
     return pytest.TestReport(

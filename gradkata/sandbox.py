@@ -36,6 +36,7 @@ IMPORT_SECONDS = 10.0  # how long importing a learner module may take
 DEFAULT_CALL_SECONDS = 10.0  # limit for a call made outside a timed test
 
 _CALLBACK_MARK = "\x00gradkata-callback:"
+_FORMULA = "\x00gradkata-formula"
 # Modules a learner's code may not import: the reference, and the grader itself.
 _FORBIDDEN = ("solutions", "gradkata", "_gradkata_reference", "tests", "conftest")
 
@@ -302,29 +303,49 @@ def _callback(conn: Any, index: int) -> Callable[..., Any]:
     return call_judge
 
 
-def _with_callbacks(conn: Any, values: Any) -> Any:
-    return [_callback(conn, int(v[len(_CALLBACK_MARK):])) if _is_mark(v) else v for v in values]
+def _with_functions(conn: Any, values: Any) -> Any:
+    """The arguments as learner code sees them: a judge's function as a callback, a
+    formula as a function evaluated here."""
+    out = []
+    for v in values:
+        if _is_mark(v):
+            v = _callback(conn, int(v[len(_CALLBACK_MARK):]))
+        elif type(v) is tuple and len(v) == 3 and type(v[0]) is str and v[0] == _FORMULA:
+            v = Formula(v[1], **v[2])
+        out.append(v)
+    return out
 
 
 _NOTHING_PRINTED = ("", 0)
 
 
+def _raised(exc: BaseException, folder: str) -> Dict[str, Any]:
+    return {
+        "type": type(exc).__name__,
+        "not_implemented": isinstance(exc, NotImplementedError),
+        "text": _learner_traceback(exc, folder),
+    }
+
+
+def _changes(args: Any, kwargs: Dict[str, Any], before: List[Any],
+             after: List[Any]) -> Dict[Any, Any]:
+    """The arguments whose fingerprint changed, by position or keyword."""
+    return {key: value for (key, value), old, new in zip(_arguments(args, kwargs), before, after)
+            if not callable(value) and old != new}
+
+
+def _fingerprints(args: Any, kwargs: Dict[str, Any]) -> List[Any]:
+    return [_fingerprint(value) for _, value in _arguments(args, kwargs)]
+
+
 def _invoke(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], folder: str) -> Any:
     """Call the learner's function: ("return", result, changed arguments) or ("raise", info)."""
-    before = [_fingerprint(value) for _, value in _arguments(args, kwargs)]
+    before = _fingerprints(args, kwargs)
     try:
         result = func(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - report, whatever it is
-        return ("raise", {
-            "type": type(exc).__name__,
-            "not_implemented": isinstance(exc, NotImplementedError),
-            "text": _learner_traceback(exc, folder),
-        })
-    changed = {}
-    for (key, value), print_before in zip(_arguments(args, kwargs), before):
-        if not callable(value) and _fingerprint(value) != print_before:
-            changed[key] = value
-    return ("return", result, changed)
+        return ("raise", _raised(exc, folder))
+    return ("return", result, _changes(args, kwargs, before, _fingerprints(args, kwargs)))
 
 
 def _chain(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], feed: Any,
@@ -335,12 +356,16 @@ def _chain(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], feed: An
     early: None, or (kind, step, detail) for a raise, a changed argument, or a
     result that cannot be fed on."""
     results: List[Any] = []
+    fed = {position for position, _ in feed}
+    before = _fingerprints(args, kwargs)
     for step in range(steps):
-        outcome = _invoke(func, args, kwargs, folder)
-        if outcome[0] == "raise":
-            return results, ("raise", step, outcome[1])
-        _, result, changed = outcome
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - report, whatever it is
+            return results, ("raise", step, _raised(exc, folder))
+        after = _fingerprints(args, kwargs)
         results.append(pack(result))
+        changed = _changes(args, kwargs, before, after)
         if changed:
             return results, ("changed", step, pack(changed))
         if step + 1 < steps:
@@ -348,6 +373,9 @@ def _chain(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], feed: An
                 args = feed_arguments(feed, args, unpack(results[-1]))
             except Exception as exc:  # noqa: BLE001
                 return results, ("feed", step, f"{type(exc).__name__}: {exc}")
+            # Only the arguments made from the result are new.
+            before = [_fingerprint(args[key]) if key in fed else print_after
+                      for (key, _), print_after in zip(_arguments(args, kwargs), after)]
     return results, None
 
 
@@ -381,9 +409,9 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
             results, stop = _chain(func, args, kwargs, feed, steps, folder)
             reply: Tuple[Any, ...] = ("chain", results, stop)
         else:
-            if extra:  # some arguments are the judge's functions
-                args = _with_callbacks(conn, args)
-                kwargs = dict(zip(kwargs, _with_callbacks(conn, kwargs.values())))
+            if extra:  # some arguments are functions
+                args = _with_functions(conn, args)
+                kwargs = dict(zip(kwargs, _with_functions(conn, kwargs.values())))
             outcome = _invoke(func, args, kwargs, folder)
             if outcome[0] == "raise":
                 _send(conn, (*outcome, out.take()))
@@ -397,6 +425,35 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
             _send(conn, ("unpicklable", f"{type(what).__name__}: {exc}", printed))
             continue
         conn.send_bytes(data)
+
+
+# --------------------------------------------------------------------------
+# Functions the judge hands to learner code
+
+
+class Formula:
+    """A function of one argument ``z``, written as a numpy expression, e.g.
+    ``Formula("float(np.sum(z**3))")`` or ``Formula("a @ z + b", a=a, b=b)``.
+
+    Passed to learner code (``numerical_gradient(f, x)``), it is evaluated in the
+    worker itself: no round trip to the judge per call, as a plain Python function
+    would need. It suits functions whose calls the judge does not need to see;
+    one that records its calls must stay a Python function (a callback). Messages
+    show it as the lambda it stands for. Only the judge builds formulas: the
+    worker never sends one back.
+    """
+
+    def __init__(self, expression: str, **params: Any) -> None:
+        self.expression = expression
+        self.params = params
+        self.__name__ = f"(lambda z: {expression})"
+        self._code = compile(expression, "<formula>", "eval")
+
+    def __call__(self, z: Any) -> Any:
+        return eval(self._code, {"np": np, "z": z, **self.params})  # noqa: S307 - the judge's text
+
+    def __repr__(self) -> str:
+        return self.__name__
 
 
 # --------------------------------------------------------------------------
@@ -499,9 +556,10 @@ def _fingerprint(value: Any) -> Any:
     try:
         if isinstance(value, np.ndarray) and value.dtype != object:
             return (value.shape, value.dtype.str, value.tobytes())
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
             return (type(value).__name__, tuple(_fingerprint(v) for v in value))
-        return pickle.dumps(value, protocol=4)  # scalars too: nan must equal nan
+        # Numbers and nested lists of them: pickle's bytes (nan equals nan there).
+        return pickle.dumps(value, protocol=4)
     except Exception:  # noqa: BLE001 - an argument we cannot compare is not checked
         return None
 
@@ -715,8 +773,13 @@ class Sandbox:
         may be any object whose ``str`` does, rendered only when a message needs it.
         """
         callbacks: List[Callable[..., Any]] = []
+        formulas = False
 
         def mark(value: Any) -> Any:
+            nonlocal formulas
+            if isinstance(value, Formula):
+                formulas = True
+                return (_FORMULA, value.expression, value.params)
             if callable(value):
                 callbacks.append(value)
                 return f"{_CALLBACK_MARK}{len(callbacks) - 1}"
@@ -724,7 +787,8 @@ class Sandbox:
 
         args = tuple(mark(a) for a in args)
         kwargs = {k: mark(v) for k, v in kwargs.items()}
-        request = pickle.dumps(("call", name, pack(args), pack(kwargs), bool(callbacks)),
+        functions = bool(callbacks) or formulas  # the worker has arguments to turn into functions
+        request = pickle.dumps(("call", name, pack(args), pack(kwargs), functions),
                                protocol=_PROTOCOL)
         message = self._converse(name, request, callbacks, doing)
         kind = message[0]

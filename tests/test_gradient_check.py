@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import seeds, thousandths
 
+from gradkata.sandbox import Formula
 from gradkata.verdict import constant_ratio, expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(1)
@@ -57,9 +58,10 @@ TERMS = {
 }
 
 
-def cubes(x):
-    """f(x) = sum(x**3), evaluated in float64 whatever x's dtype."""
-    return float(np.sum(np.asarray(x, dtype=np.float64) ** 3))
+# The functions handed to the learner's code are formulas where the tests need no
+# record of the calls: the learner's process evaluates them itself (see Formula).
+# f(x) = sum(x**3), evaluated in float64 whatever x's dtype.
+cubes = Formula("float(np.sum(np.asarray(z, dtype=np.float64) ** 3))")
 
 
 def central_cubes(x, eps):
@@ -189,7 +191,7 @@ def perturbation_problem(points, x0, eps):
 def test_numerical_gradient_matches_the_docstring_example(learner):
     """For f = sum(x**2) at x = [1, -2, 3] the result is 2x = [2, -4, 6], as in the docstring."""
     x = np.array([1.0, -2.0, 3.0])
-    got = learner.numerical_gradient(lambda v: float(np.sum(v**2)), x)
+    got = learner.numerical_gradient(Formula("float(np.sum(z**2))"), x)
     want = np.array([2.0, -4.0, 6.0])
     # A quadratic has no truncation error: only rounding, about 1e-16 * |f| / eps ~ 1e-10.
     factors, hint = notes(got, want, wrong_formulas("square", x, 1e-5),
@@ -269,9 +271,8 @@ def closed_form_case(kind, x, eps, rng):
         a = symmetric_matrix(n, rng)
         b = moderate(rng, n)
 
-        def f(z):
-            z = np.asarray(z, dtype=np.float64).ravel()
-            return float(0.5 * z @ a @ z + b @ z)
+        f = Formula("float(0.5 * (v := np.ravel(z).astype(np.float64)) @ a @ v + b @ v)",
+                    a=a, b=b)
 
         big = np.abs(v.ravel()) + eps
         size = float(0.5 * big @ np.abs(a) @ big + np.abs(b) @ big)
@@ -284,8 +285,8 @@ def closed_form_case(kind, x, eps, rng):
                  (want - half, "Your values are the backward difference (f(x) - f(x - eps)) / "
                                f"eps. {central}")]
         return f, want, size, wrong
-    term = TERMS[kind][0]
-    f = lambda z: float(np.sum(term(np.asarray(z, dtype=np.float64))))  # noqa: E731
+    term = {"sin": "np.sin(v)", "exp": "np.exp(v)", "cube": "v**3"}[kind]
+    f = Formula(f"float(np.sum({term}))".replace("v", "np.asarray(z, dtype=np.float64)"))
     if kind == "sin":
         want, size = np.cos(v) * np.sin(eps) / eps, float(n)
     elif kind == "exp":
@@ -444,16 +445,16 @@ def check_case(kind, x, rng):
     """A function and its exact gradient, whose components stay away from 0 (at least 0.1)
     so that the relative error of a correct gradient is only rounding and eps^2."""
     if kind == "exp":
-        return (lambda z: float(np.sum(np.exp(z))), lambda z: np.exp(z))
+        return Formula("float(np.sum(np.exp(z)))"), Formula("np.exp(z)")
     if kind == "cubic":
-        return (lambda z: float(np.sum(z**3 / 3 + z)), lambda z: z**2 + 1)
+        return Formula("float(np.sum(z**3 / 3 + z))"), Formula("z**2 + 1")
     # 1/2 v.A v + b.v with b chosen so that the gradient at x is a drawn g, |g_i| >= 0.5
     n = x.size
     a = symmetric_matrix(n, rng)
     g = rng.uniform(0.5, 3, size=n) * rng.choice([-1.0, 1.0], size=n)
     b = g - a @ x.ravel()
-    return (lambda z: float(0.5 * z.ravel() @ a @ z.ravel() + b @ z.ravel()),
-            lambda z: (a @ z.ravel() + b).reshape(z.shape))
+    return (Formula("float(0.5 * z.ravel() @ a @ z.ravel() + b @ z.ravel())", a=a, b=b),
+            Formula("(a @ z.ravel() + b).reshape(z.shape)", a=a, b=b))
 
 
 @pytest.mark.points(2)
@@ -483,16 +484,16 @@ def test_check_gradient_rejects_wrong_gradients(learner):
     x = np.array([[0.5, -1.0], [1.5, 2.0]])
     # relative errors (closed forms): 1/3, 1/3, 1, 0.01/2.01 in one element, nan
     wrong = [
-        ("twice the true gradient (a stray factor 2)", lambda z: 2 * np.exp(z)),
-        ("half the true gradient (a missing factor 2)", lambda z: 0.5 * np.exp(z)),
-        ("the true gradient with its sign flipped", lambda z: -np.exp(z)),
+        ("twice the true gradient (a stray factor 2)", Formula("2 * np.exp(z)")),
+        ("half the true gradient (a missing factor 2)", Formula("0.5 * np.exp(z)")),
+        ("the true gradient with its sign flipped", Formula("-np.exp(z)")),
         ("the true gradient with one element 1% too large",
-         lambda z: np.exp(z) * np.array([[1.0, 1.0], [1.01, 1.0]])),
+         Formula("np.exp(z) * m", m=np.array([[1.0, 1.0], [1.01, 1.0]]))),
         ("the true gradient with one element nan",
-         lambda z: np.exp(z) * np.array([[1.0, np.nan], [1.0, 1.0]])),
+         Formula("np.exp(z) * m", m=np.array([[1.0, np.nan], [1.0, 1.0]]))),
     ]
     for name, grad in wrong:
-        got = learner.check_gradient(lambda z: float(np.sum(np.exp(z))), grad, x)
+        got = learner.check_gradient(Formula("float(np.sum(np.exp(z)))"), grad, x)
         expect_true(isinstance(got, (bool, np.bool_)) and not got,
                     f"It returned {show(got)} for f = sum(exp(x)) and grad = {name}; False was "
                     "expected. check_gradient must compare grad(x) with numerical_gradient(f, x, "
@@ -509,8 +510,7 @@ def test_check_gradient_respects_the_tolerance(learner):
     """
     x = GRID_2D
 
-    def half_squares(z):
-        return float(0.5 * np.sum(z**2))
+    half_squares = Formula("float(0.5 * np.sum(z**2))")
 
     cases = [  # (c, tolerance, expected, error)
         (1.5, 0.25, True, 0.2), (1.5, 0.15, False, 0.2),
@@ -521,9 +521,9 @@ def test_check_gradient_respects_the_tolerance(learner):
     ]
     for c, tolerance, want, error in cases:
         if tolerance is None:
-            got = learner.check_gradient(half_squares, lambda z, c=c: c * z, x, EPS)
+            got = learner.check_gradient(half_squares, Formula("c * z", c=c), x, EPS)
         else:
-            got = learner.check_gradient(half_squares, lambda z, c=c: c * z, x, EPS, tolerance)
+            got = learner.check_gradient(half_squares, Formula("c * z", c=c), x, EPS, tolerance)
         expect_true(isinstance(got, (bool, np.bool_)) and bool(got) == want,
                     f"It returned {show(got)}; the relative error here is {error:.3g} and the "
                     f"tolerance {1e-6 if tolerance is None else tolerance!r}"
@@ -542,7 +542,7 @@ def test_check_gradient_passes_eps_on(learner):
     """
     x = np.array([1.0, -1.0, 0.5])
     for eps, want in ((EPS, False), (1e-3, True)):
-        got = learner.check_gradient(cubes, lambda z: 3 * z**2, x, eps, 0.01)
+        got = learner.check_gradient(cubes, Formula("3 * z**2"), x, eps, 0.01)
         worst = eps**2 / (6 * 0.25 + eps**2)
         expect_true(isinstance(got, (bool, np.bool_)) and bool(got) == want,
                     f"It returned {show(got)}; with eps = {eps:g} the numerical gradient is "
@@ -560,7 +560,7 @@ def test_check_gradient_works_on_integer_x(learner):
         return float(np.sum(z**3 / 3 + z))
 
     for x in ([1, 2, 3], np.array([[1, -2], [3, 1]])):
-        got = learner.check_gradient(f, lambda z: z**2 + 1, x)
+        got = learner.check_gradient(f, Formula("z**2 + 1"), x)
         kinds = sorted({str(d) for d in seen})
         why = (f" f saw arrays of dtype {kinds}: in an integer array x[i] + eps is truncated "
                "back to x[i]. Copy x to float64 first: np.array(x, dtype=np.float64)."

@@ -109,17 +109,20 @@ def as_rate(got, call):
     return float(got)
 
 
-def losses(inputs, y, lr, steps):
-    """MSE after each of `steps` steps of gradient descent from theta = 0 (seed 001's start)."""
+def losses(inputs, y, rates, steps):
+    """MSE after each of `steps` steps of gradient descent from theta = 0 (seed 001's start),
+    one run for each learning rate in `rates`, side by side: shape (steps + 1, len(rates))."""
     a = design(inputs)
-    theta = np.zeros(a.shape[1])
+    rates = np.asarray(rates, dtype=np.float64)
+    theta = np.zeros((a.shape[1], len(rates)))  # one column per run
+    y = np.asarray(y, dtype=np.float64)[:, None]
     out = []
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(steps + 1):
             r = a @ theta - y
-            out.append(float(np.mean(r**2)))
-            theta = theta - lr * (2 / len(a)) * (a.T @ r)  # the MSE's gradient
-    return out
+            out.append(np.mean(r**2, axis=0))
+            theta = theta - rates * (2 / len(a)) * (a.T @ r)  # the MSE's gradient
+    return np.array(out)
 
 
 # --------------------------------------------------------------------------
@@ -184,7 +187,8 @@ def test_critical_learning_rate_separates_convergence_from_divergence(learner):
     steps = 200
     for name, inputs, y in DESCENT_DATA:
         rate = as_rate(learner.critical_learning_rate(inputs), learner.critical_learning_rate)
-        below = losses(inputs, y, 0.95 * rate, steps)
+        runs = losses(inputs, y, [0.95 * rate, 1.05 * rate], steps)
+        below, above = runs[:, 0].tolist(), runs[:, 1].tolist()
         rising = not all(b <= a * (1 + 1e-9) for a, b in zip(below, below[1:]))
         expect_true(not rising and below[-1] < 1e-2 * below[0],
                     f"For {name} (inputs {show(inputs)}) it returned {rate:.6g}. Gradient descent "
@@ -193,7 +197,6 @@ def test_critical_learning_rate_separates_convergence_from_divergence(learner):
                     "The rate is too large: is it 2 over the largest eigenvalue of H = (2/N) "
                     "A.T @ A, and does A have its column of ones?",
                     call=learner.critical_learning_rate)
-        above = losses(inputs, y, 1.05 * rate, steps)
         expect_true(not (above[-1] < 1e6 * above[0]),
                     f"For {name} (inputs {show(inputs)}) it returned {rate:.6g}. Gradient descent "
                     f"on the MSE at 1.05 times that rate went from loss {above[0]:.3g} to "

@@ -386,3 +386,17 @@ def test_a_chain_says_when_a_result_cannot_be_fed_on(steps):
     assert next(results)[1] == "b"  # the tests look at it first
     with pytest.raises(Mistake, match="cannot be passed on to the next step"):
         next(results)
+
+
+def test_a_formula_runs_in_the_worker_and_reads_as_a_lambda(extra):
+    f = sandbox.Formula("float(np.sum(a * z**2))", a=np.array([1.0, 2.0]))
+    assert f(np.array([1.0, 1.0])) == 3.0 and f.__name__ == "(lambda z: float(np.sum(a * z**2)))"
+    result, _ = extra.call("use", (f,), {}, "running x.use")  # use(f) = f(1): no callback
+    assert result == 3.0
+
+
+def test_a_formula_in_a_list_is_not_turned_into_a_function():
+    # Only top-level arguments become formulas, and only in the worker; the judge's
+    # unpack never builds one from what a worker sends.
+    packed = (sandbox._FORMULA, "z", {})
+    assert sandbox.unpack(packed) == packed
