@@ -199,7 +199,7 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     exercise = exercise_of(collector)
     if exercise is not None and exercise not in state.launched:
         box = sandbox.Sandbox(str(state.folder), exercise)
-        box.launch()
+        box.launch_soon()
         state.launched[exercise] = box
 
 

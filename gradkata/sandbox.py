@@ -602,6 +602,18 @@ def _deadline() -> float:
 
 
 _stopping: List[Any] = []  # workers told to stop (or killed), not yet waited for
+_launch_thread: Any = None
+
+
+def _launcher() -> Any:
+    """One background thread that starts workers, one after another (each start
+    briefly swaps sys.modules["__main__"], so two must never overlap)."""
+    global _launch_thread
+    if _launch_thread is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _launch_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradkata-launch")
+    return _launch_thread
 
 
 def reap(seconds: float = 2.0) -> None:
@@ -626,6 +638,7 @@ class Sandbox:
         self._conn: Any = None
         self._waiter: Any = None
         self._ready = False  # has the worker imported the module?
+        self._launching: Any = None  # a launch under way in the background
         self._import_problem: Optional[LearnerAbort] = None
         self._timed_out: Dict[str, str] = {}
         self.output: List[str] = []  # what the learner's code printed, call by call
@@ -658,7 +671,21 @@ class Sandbox:
         self._proc, self._conn, self._waiter = proc, parent, _Waiter(parent)
         self._ready = False
 
+    def launch_soon(self) -> None:
+        """:meth:`launch` in a background thread: asking the fork server for a
+        process takes a millisecond or more, which the judge spends on other work.
+        The first call (or close) waits for it."""
+        if self._launching is None and self._proc is None:
+            self._launching = _launcher().submit(self.launch)
+
+    def _launched(self) -> None:
+        """Wait for a launch begun by :meth:`launch_soon` (and raise what it raised)."""
+        if self._launching is not None:
+            launching, self._launching = self._launching, None
+            launching.result()
+
     def _start(self) -> None:
+        self._launched()
         if not os.path.exists(self.path):
             raise NotStarted(f"there is no {self.module}.py in {self.folder}: not started")
         if self._import_problem is not None:
@@ -693,6 +720,7 @@ class Sandbox:
         """Stop the worker: ask an idle one to exit (so tools such as coverage can
         save their data), kill one that is busy or does not answer. Neither waits:
         :func:`reap` collects the processes."""
+        self._launched()
         if self._proc is not None:
             proc = self._proc
             try:

@@ -400,3 +400,16 @@ def test_a_formula_in_a_list_is_not_turned_into_a_function():
     # unpack never builds one from what a worker sends.
     packed = (sandbox._FORMULA, "z", {})
     assert sandbox.unpack(packed) == packed
+
+
+def test_a_worker_launched_in_the_background_is_waited_for(tmp_path):
+    (tmp_path / "m.py").write_text(MODULE)
+    sb = Sandbox(str(tmp_path), "m")
+    sb.launch_soon()
+    assert call(sb, "add", 2, 3)[0] == 5  # the first call waits for the launch
+    sb.close(graceful=True)
+    other = Sandbox(str(tmp_path), "m")
+    other.launch_soon()
+    other.close()  # closing before any call still stops the launched worker
+    sandbox.reap()
+    assert other._proc is None
