@@ -29,6 +29,11 @@ def generator(draw):
     return np.random.default_rng(draw(seeds))
 
 
+def pick(rng, options):
+    """One of ``options`` (as it is, not as a numpy scalar), chosen with ``rng``."""
+    return options[int(rng.integers(len(options)))]
+
+
 def thousandths(rng, shape, bound=3):
     """A float64 array of ``shape`` with entries in [-bound, bound] to three decimals.
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared_checks import generator
+from shared_checks import generator, pick
 
 from gradkata.sandbox import LearnerError
 from gradkata.verdict import expect_close, expect_true, show
@@ -144,8 +144,9 @@ def test_critical_learning_rate_matches_seed_001(learner):
 def inputs_strategy(draw):
     """inputs of shape (N,) or (N, P), N from 1 to 6 and P from 1 to 3: values in [-3, 3]
     to two decimals, about one in five of them 0 (so columns and rows of zeros occur)."""
-    n, rng = draw(st.integers(1, 6)), generator(draw)
-    shape = (n,) if draw(st.booleans()) else (n, draw(st.integers(1, 3)))
+    rng = generator(draw)  # one draw: everything else comes from it
+    n = int(rng.integers(1, 7))
+    shape = (n,) if pick(rng, [True, False]) else (n, int(rng.integers(1, 4)))
     values = rng.integers(-300, 301, size=shape) / 100
     return np.where(rng.random(shape) < 0.2, 0.0, values)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared_checks import expect_losses, expect_settled, fail, generator, seeds, thousandths
+from shared_checks import expect_losses, expect_settled, fail, generator, pick, seeds, thousandths
 
 from gradkata import gradcheck
 from gradkata.verdict import expect_close, expect_true, show
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.points(2)
 # N is never the seed's global n_samples = 10 and always exceeds P (1 to 4), so
 # a hard-coded 10 or N read off the wrong axis (x.shape[1]) changes the answer;
 # and N/10, N/P are never 2 or 1/2, so such a bug is not mistaken for a factor 2.
-samples = st.sampled_from([7, 9, 11, 13])
+SAMPLES = [7, 9, 11, 13]
 
 # Relative precision a correct answer reaches in each dtype, with room for a
 # different order of the sums.
@@ -31,10 +31,10 @@ BACKWARD_HINT = ("With error = y_hat - y and N = x.shape[0] (the number of rows,
 @st.composite
 def problems(draw, dtypes=(np.float64,), targets=True):
     """x (N, P), w (P, k), b (1, k) and y (N, k) (or None) in one dtype, and a step size."""
-    dtype = draw(st.sampled_from(dtypes))
+    rng = generator(draw)  # one draw: everything else comes from it
+    dtype = pick(rng, dtypes)
     # k is never 2, so a loss divided by N instead of N*k is not mistaken for a factor 2.
-    n, p, k = draw(samples), draw(st.integers(1, 4)), draw(st.sampled_from([1, 3]))
-    rng = generator(draw)
+    n, p, k = pick(rng, SAMPLES), int(rng.integers(1, 5)), pick(rng, [1, 3])
 
     def matrix(shape):
         return thousandths(rng, shape).astype(dtype)
@@ -42,7 +42,7 @@ def problems(draw, dtypes=(np.float64,), targets=True):
     x, w, b = matrix((n, p)), matrix((p, k)), matrix((1, k))
     y = matrix((n, k)) if targets else None
     # Not 0.5: a step of twice the expected size would then also read as "lr ignored".
-    return x, w, b, y, draw(st.sampled_from([0.01, 0.1, 0.3]))
+    return x, w, b, y, pick(rng, [0.01, 0.1, 0.3])
 
 
 def half_mse(x, y, w, b):
@@ -94,8 +94,8 @@ def test_calculate_loss_matches_the_seeds(learner):
                   "absolute values), as one number.")
 
 
-@given(n=samples, k=st.sampled_from([1, 3]), dtype=st.sampled_from([np.float32, np.float64]),
-       seed=seeds)
+@given(n=st.sampled_from(SAMPLES), k=st.sampled_from([1, 3]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=seeds)
 def test_calculate_loss_matches_the_reference(learner, reference, n, k, dtype, seed):
     """calculate_loss is the mean of (y - y_hat)**2 over all N*k entries, as one number."""
     rng = np.random.default_rng(seed)
