@@ -10,9 +10,11 @@ after one warm-up run of each. Prints the medians and their ratio.
 
 Target: the graded suite costs at most 2.0 times the trivial run.
 
-    python benchmarks/latency.py [--rounds N] [--strict]
+    python benchmarks/latency.py [--rounds N] [--strict] [--phases]
 
-``--strict`` exits 1 when the target is missed.
+``--strict`` exits 1 when the target is missed. ``--phases`` also prints where
+each run's time goes (start-up, collection, the tests, the end), as medians,
+from pytest's own hooks.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, List, Sequence
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import pytest
 
@@ -44,16 +46,50 @@ def test_addition_commutes(a, b):
 '''
 
 
-def quiet_pytest(args: Sequence[str], cwd: Path) -> int:
-    """``pytest.main(args)`` run in ``cwd`` with everything it prints thrown away."""
+class Phases:
+    """A pytest plugin noting when each phase of a run begins."""
+
+    NAMES = ("start-up", "configuration", "collection", "the tests", "the end")
+
+    def __init__(self) -> None:
+        self.marks: List[float] = []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self) -> None:
+        self.marks.append(time.perf_counter())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self) -> None:
+        self.marks.append(time.perf_counter())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self) -> None:
+        self.marks.append(time.perf_counter())
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.marks.append(time.perf_counter())
+
+
+def quiet_pytest(args: Sequence[str], cwd: Path, phases: Dict[str, List[float]]) -> int:
+    """``pytest.main(args)`` run in ``cwd`` with everything it prints thrown away;
+    each phase's milliseconds are appended to ``phases``."""
     sink = io.StringIO()
     here = os.getcwd()
     os.chdir(cwd)
+    marks = Phases()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            return int(pytest.main(list(args)))
+            started = time.perf_counter()
+            code = int(pytest.main(list(args), plugins=[marks]))
+            ended = time.perf_counter()
     finally:
         os.chdir(here)
+    points: List[float] = [started, *marks.marks, ended]
+    if len(points) == len(Phases.NAMES) + 1:
+        for name, (a, b) in zip(Phases.NAMES, zip(points, points[1:])):
+            phases.setdefault(name, []).append((b - a) * 1000)
+    return code
 
 
 def timed(run: Callable[[], int], expect: int, label: str) -> float:
@@ -69,6 +105,8 @@ def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9, help="timed runs of each (default 9)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when the target is missed")
+    parser.add_argument("--phases", action="store_true",
+                        help="also print where the time goes, phase by phase")
     options = parser.parse_args(list(argv))
 
     os.environ.pop("GRADKATA_IMPL", None)
@@ -80,14 +118,19 @@ def main(argv: Sequence[str] = ()) -> int:
                         str(folder / "test_trivial.py")]
         graded_args = ["--impl", "solutions", "-q", "-p", "no:cacheprovider"]
 
+        graded_phases: Dict[str, List[float]] = {}
+        trivial_phases: Dict[str, List[float]] = {}
+
         def graded() -> int:
-            return quiet_pytest(graded_args, ROOT)
+            return quiet_pytest(graded_args, ROOT, graded_phases)
 
         def trivial() -> int:
-            return quiet_pytest(trivial_args, folder)
+            return quiet_pytest(trivial_args, folder, trivial_phases)
 
         timed(graded, 0, "graded")  # warm-up: imports, the sandbox's fork server
         timed(trivial, 0, "trivial")
+        graded_phases.clear()
+        trivial_phases.clear()
         graded_times: List[float] = []
         trivial_times: List[float] = []
         for _ in range(options.rounds):
@@ -104,6 +147,13 @@ def main(argv: Sequence[str] = ()) -> int:
     print(f"trivial run (one 50-example hypothesis test): median {t * 1000:.0f} ms "
           f"(min {min(trivial_times) * 1000:.0f}, max {max(trivial_times) * 1000:.0f})")
     print(f"ratio {ratio:.2f} (target at most {TARGET:.1f}): {'met' if met else 'NOT met'}")
+    if options.phases:
+        print("median milliseconds per phase:   graded  trivial")
+        rows: List[Tuple[str, float, float]] = [
+            (name, statistics.median(graded_phases.get(name, [0.0])),
+             statistics.median(trivial_phases.get(name, [0.0]))) for name in Phases.NAMES]
+        for name, gm, tm in rows:
+            print(f"  {name:<30}{gm:8.1f} {tm:8.1f}")
     return 1 if options.strict and not met else 0
 
 
