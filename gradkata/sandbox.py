@@ -514,11 +514,23 @@ class _Waiter:
     """Waits for data on one end of a pipe: a brief spin, then sleep."""
 
     def __init__(self, conn: Any) -> None:
-        import select
-
-        self._poll = select.poll()
-        self._poll.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        self._conn = conn
         self._spin = True  # did the last wait end within SPIN_SECONDS?
+        try:
+            import select
+
+            self._poll: Any = select.poll()
+            self._poll.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        except (ImportError, AttributeError):  # no poll() (Windows): the pipe's own
+            self._poll = None
+
+    def _ready(self, seconds: Optional[float]) -> bool:
+        if self._poll is None:
+            return bool(self._conn.poll(seconds))
+        if seconds is None:
+            return bool(self._poll.poll(None))
+        # poll() counts whole milliseconds: round a wait up, never a look (0) down to a wait.
+        return bool(self._poll.poll(int(seconds * 1000) + 1 if seconds > 0 else 0))
 
     def wait(self, seconds: Optional[float]) -> bool:
         """True once data (or the end of the pipe) is there; False after ``seconds``."""
@@ -526,7 +538,7 @@ class _Waiter:
         if self._spin and window > 0:
             end = time.perf_counter() + min(window, seconds if seconds is not None else window)
             while True:
-                if self._poll.poll(0):
+                if self._ready(0):
                     return True
                 if time.perf_counter() >= end:
                     break
@@ -535,7 +547,7 @@ class _Waiter:
                 if seconds <= 0:
                     return False
         started = time.perf_counter()
-        ready = bool(self._poll.poll(None if seconds is None else max(0, int(seconds * 1000) + 1)))
+        ready = self._ready(seconds)
         # Sleeping, and woken soon after: the other side answers fast again.
         self._spin = time.perf_counter() - started < window
         return ready

@@ -413,3 +413,20 @@ def test_a_worker_launched_in_the_background_is_waited_for(tmp_path):
     other.close()  # closing before any call still stops the launched worker
     sandbox.reap()
     assert other._proc is None
+
+
+@pytest.mark.parametrize("use_poll", [True, False])
+def test_the_waiter_sees_data_with_or_without_poll(use_poll):
+    import multiprocessing
+
+    a, b = multiprocessing.Pipe()
+    waiter = sandbox._Waiter(a)
+    if not use_poll:
+        waiter._poll = None  # as where select.poll does not exist (Windows)
+    started = time.monotonic()
+    assert not waiter.wait(0.05)  # nothing there: waits, then gives up
+    assert time.monotonic() - started >= 0.04
+    b.send_bytes(b"x")
+    assert waiter.wait(1.0) and waiter.wait(None)  # there: at once, spinning or not
+    a.close()
+    b.close()
