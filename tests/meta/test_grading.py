@@ -109,6 +109,51 @@ def test_a_folder_outside_the_kata_alone_gets_a_way_out(tmp_path):
     assert proc.returncode == 0 and "grading " in proc.stdout
 
 
+# A plugin for the test below: it holds pytest's capture half-restored (sys.stdout
+# back, file descriptor 1 still captured) and makes the background worker start
+# flush the streams inside that moment, which a busy machine does by chance.
+WIDEN_THE_RACE = """
+import os, sys, threading, time
+import multiprocessing.util
+import _pytest.capture
+
+window = threading.Event()
+flush = multiprocessing.util._flush_std_streams
+suspend = _pytest.capture.SysCapture.suspend
+
+
+def flush_in_the_window():
+    if threading.current_thread() is not threading.main_thread():
+        window.wait(5)
+    flush()
+
+
+def suspend_slowly(self):
+    suspend(self)
+    if self.name == "stdout":
+        window.set()
+        time.sleep(0.1)
+        window.clear()
+
+
+multiprocessing.util._flush_std_streams = flush_in_the_window
+_pytest.capture.SysCapture.suspend = suspend_slowly
+"""
+
+
+def test_starting_workers_in_the_background_loses_none_of_the_header(tmp_path):
+    (tmp_path / "widen_the_race.py").write_text(WIDEN_THE_RACE)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONUNBUFFERED", "GRADKATA_IMPL")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "widen_the_race",
+         "--impl", "solutions", "tests/test_learning_rate.py"],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stdout.startswith("=====") and "test session starts" in proc.stdout
+    assert "gradkata: grading solutions/" in proc.stdout and "collected 9 items" in proc.stdout
+
+
 def test_a_missing_module_counts_as_not_started(tmp_path):
     folder = submission(tmp_path, "partial")
     (folder / "single_neuron.py").unlink()
