@@ -203,15 +203,11 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
         state.launched[exercise] = box
 
 
-@pytest.hookimpl(tryfirst=True)  # before the terminal prints "collected N items"
 def pytest_collection_finish(session: pytest.Session) -> None:
+    # After deselection (-k, -m): only the tests that run are scored.
     state = _state(session.config)
     if state is None:
         return
-    # From here on the terminal prints without flushing at once: no worker start
-    # may flush it from the background (see Sandbox.launch_soon).
-    sandbox.settle_launches()
-    # After deselection (-k, -m): only the tests that run are scored.
     for item in session.items:
         exercise = exercise_of(item)
         if exercise is not None:

@@ -636,15 +636,6 @@ def _flush_std_streams() -> None:
             pass
 
 
-def settle_launches() -> None:
-    """Wait until every launch begun by :meth:`Sandbox.launch_soon` has ended.
-
-    Once it returns, no background start can flush the judge's streams, so what
-    is printed from then on stays where it is printed."""
-    if _launch_thread is not None:
-        _launch_thread.submit(lambda: None).result()  # one thread: after the others
-
-
 def reap(seconds: float = 2.0) -> None:
     """Wait for the workers that were stopped, killing any still running after ``seconds``."""
     end = time.monotonic() + seconds
@@ -703,14 +694,15 @@ class Sandbox:
     def launch_soon(self) -> None:
         """:meth:`launch` in a background thread: asking the fork server for a
         process takes a millisecond or more, which the judge spends on other work.
-        The first call (or close) waits for it; :func:`settle_launches` waits for all.
+        The first call (or close) waits for it.
 
         Starting a process flushes sys.stdout and sys.stderr (multiprocessing does,
         in the starting thread). From the background that flush can land while
         pytest's capture has swapped the streams back but not yet file descriptor
         1, sending text printed earlier (pytest's header) into the capture, where
         it is lost. So they are flushed here first, in the caller's thread, and the
-        background flush finds nothing to write."""
+        background flush finds nothing to write: pytest itself flushes what it
+        prints between tests before it captures again."""
         if self._launching is None and self._proc is None:
             _flush_std_streams()
             self._launching = _launcher().submit(self.launch)
