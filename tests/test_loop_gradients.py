@@ -45,10 +45,10 @@ def as_pair(got, call):
                 numbers.append(single_number(value))
             except TypeError:
                 break
-    expect_true(len(numbers) == 2 == len(got),
-                f"It returned {show(got)}, but the tests expected a pair (w_next, b_next) of two "
-                "numbers: the parameters after one step (despite the function's name, not the "
-                "gradients).", call=call)
+    if not len(numbers) == 2 == len(got):  # the message is built only when it is needed
+        fail(f"It returned {show(got)}, but the tests expected a pair (w_next, b_next) of two "
+             "numbers: the parameters after one step (despite the function's name, not the "
+             "gradients).", call=call)
     return np.array(numbers)
 
 

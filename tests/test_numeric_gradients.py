@@ -200,17 +200,20 @@ def test_update_weights_matches_the_reference(learner, reference, problem):
 
 
 def expect_float32_pair(got, like, call):
-    """Fail unless ``got`` is a list of two float32 arrays shaped like the weights ``like``."""
-    expect_true(isinstance(got, (list, tuple)) and len(got) == 2,
-                f"It returned {show(got)}, but the tests expected a list [W_next, b_next].",
-                call=call)
+    """Fail unless ``got`` is a list of two float32 arrays shaped like the weights ``like``.
+
+    Checked after every epoch of a run: each message is built only when it is needed.
+    """
+    if not (isinstance(got, (list, tuple)) and len(got) == 2):
+        fail(f"It returned {show(got)}, but the tests expected a list [W_next, b_next].",
+             call=call)
     for name, value, old in zip(("W_next", "b_next"), got, like):
-        expect_true(isinstance(value, np.ndarray) and value.shape == old.shape,
-                    f"{name} came back as {show(value)}, but the tests expected an array of shape "
-                    f"{old.shape}, the shape of the weights you were given.", call=call)
-        expect_true(value.dtype == np.float32,
-                    f"{name} has dtype {value.dtype}, but the tests expected float32: keep the "
-                    "dtype of the weights you were given (update a deep copy of them).", call=call)
+        if not (isinstance(value, np.ndarray) and value.shape == old.shape):
+            fail(f"{name} came back as {show(value)}, but the tests expected an array of shape "
+                 f"{old.shape}, the shape of the weights you were given.", call=call)
+        if value.dtype != np.float32:
+            fail(f"{name} has dtype {value.dtype}, but the tests expected float32: keep the "
+                 "dtype of the weights you were given (update a deep copy of them).", call=call)
 
 
 def epochs_of(learner, inputs, outputs, lr, epochs):

@@ -145,12 +145,24 @@ def test_backward_matches_the_reference(learner, reference, problem):
 def expect_step_shapes(got, w, b, call, x_rows):
     """Fail unless ``got`` is a pair of arrays shaped like w (P, k) and b (1, k).
 
-    The message names the usual cause of each wrong shape.
+    The message names the usual cause of each wrong shape. Checked after every
+    step of a descent: each message is built only when it is needed.
     """
-    expect_true(isinstance(got, (tuple, list)) and len(got) == 2,
-                f"It returned {show(got)}, but the tests expected a pair (w_next, b_next).",
-                call=call)
-    (p, k), n = w.shape, x_rows
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        fail(f"It returned {show(got)}, but the tests expected a pair (w_next, b_next).",
+             call=call)
+    for name, value, want in zip(("w_next", "b_next"), got, (w.shape, b.shape)):
+        shape = value.shape if isinstance(value, np.ndarray) else None
+        if shape != want:
+            found = (f"shape {shape}" if shape is not None
+                     else f"a {type(value).__name__}, not an array")
+            fail(f"{name} has {found}, but the tests expected shape {want}. "
+                 f"{shape_cause(name, shape, w.shape, x_rows)}".rstrip(), call=call)
+
+
+def shape_cause(name, shape, w_shape, n):
+    """The usual cause of a wrong shape of w_next or b_next ('' if none is known)."""
+    p, k = w_shape
     causes = {
         "w_next": {(k, p): "It is transposed: dL/dw is x.T @ (y_hat - y), (P, N) @ (N, k).",
                    (p, p): "Shapes (P, 1) and (1, P) were broadcast together: is a product "
@@ -160,13 +172,7 @@ def expect_step_shapes(got, w, b, call, x_rows):
                    (k,): "The sum over the samples lost its axis: keep b's shape (1, k) with "
                          "keepdims=True, and do not index b[0]."},
     }
-    for name, value, want in zip(("w_next", "b_next"), got, (w.shape, b.shape)):
-        shape = value.shape if isinstance(value, np.ndarray) else None
-        if shape != want:
-            found = (f"shape {shape}" if shape is not None
-                     else f"a {type(value).__name__}, not an array")
-            fail(f"{name} has {found}, but the tests expected shape {want}. "
-                 f"{causes[name].get(shape, '')}".rstrip(), call=call)
+    return causes[name].get(shape, "")
 
 
 def test_backward_returns_arrays_shaped_like_w_and_b(learner):
