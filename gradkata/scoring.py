@@ -43,6 +43,8 @@ class ExerciseScore:
     failed: int = 0
     not_started: int = 0
     other: int = 0
+    # The test to work on next: the first that failed (code that is written but
+    # wrong comes before code still to write), else the first that did not pass.
     first_problem: Optional[TestResult] = field(default=None, repr=False)
 
     @property
@@ -78,7 +80,8 @@ def by_exercise(results: Iterable[TestResult]) -> List[ExerciseScore]:
                 row.not_started += 1
             else:
                 row.other += 1
-            if row.first_problem is None:
+            if row.first_problem is None or (r.status == "failed"
+                                             and row.first_problem.status != "failed"):
                 row.first_problem = r
     return [row for row in rows.values() if row.tests]
 

@@ -92,6 +92,13 @@ def test_scores_and_next_steps_follow_the_outcomes():
     assert "(1 other)" in "\n".join(scoring.table(rows))
     assert "fix test_b" in scoring.next_step(rows, "exercises/")
     assert scoring.next_step([], "exercises/") == "Every exercise passes. Well done."
+    # Written but wrong comes first, even after a test of something still to write.
+    rows = scoring.by_exercise([
+        scoring.TestResult("e", "test_e", "single_neuron", 1, "not started", "x: not started"),
+        scoring.TestResult("f", "test_f", "single_neuron", 1, "failed", "wrong"),
+        scoring.TestResult("g", "test_g", "single_neuron", 1, "failed", "wrong too"),
+    ])
+    assert "fix test_f" in scoring.next_step(rows, "exercises/")
     data = scoring.gradescope_results(results, 1.0)
     assert data["score"] == 2 and [t["status"] for t in data["tests"]] == [
         "passed", "failed", "failed", "failed"]
