@@ -122,7 +122,8 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
                 "2h that should be by h.")
     if _near(c, -1.0):
         return (f"Your {noun} is the expected one with its sign flipped: check (y_hat - y) "
-                "against (y - y_hat), and that the step goes downhill: w - lr * gradient.")
+                "against (y - y_hat)" + (", and that the step goes downhill: "
+                                         "w - lr * gradient." if step else "."))
     if step and lr is not None and lr != 1 and _near(c, 1.0 / lr):
         return ("Your step equals the gradient itself: the learning rate was not used. "
                 "The step is learning_rate * gradient.")

@@ -27,6 +27,13 @@ def test_a_constant_factor_is_named(factor, words):
     assert words in text and "but the tests expected" in text
 
 
+def test_only_a_step_is_told_to_go_downhill():
+    want = np.array([0.5, -1.5])
+    assert "downhill" not in message(-want, want)
+    start = np.array([1.0, 1.0])
+    assert "downhill" in message(start + 0.1 * want, start - 0.1 * want, start=start, lr=0.1)
+
+
 def test_steps_are_read_from_the_starting_point():
     start = np.array([1.0, 1.0])
     want = start - 0.1 * np.array([2.0, -4.0])
