@@ -1,5 +1,7 @@
 """Exercise 1, single_neuron (seed 003): one neuron, one sample, L = 1/2 (y_hat - y)^2."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,7 +9,7 @@ from hypothesis import strategies as st
 from shared_checks import generator, thousandths
 
 from gradkata import gradcheck
-from gradkata.verdict import expect_close, expect_true
+from gradkata.verdict import Mistake, expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(2)
 
@@ -48,11 +50,30 @@ def test_y_hat_matches_the_reference(learner, reference, sample):
                      call=learner.y_hat, hint="The bias is the last weight, w[2].")
 
 
+# What a wrong gradient at seed 003's start suggests. The seed's inputs are x_1 = 2
+# and x_2 = -1, so a gradient that leaves out its input comes out at half the
+# expected value (w1) or with its sign flipped (w2): the generic readings of those
+# ratios (a missing factor 2 of a square, a step uphill) do not fit this exercise.
+SEED_FACTORS = {
+    "gradient_w1": {0.5: "Your value is exactly half the expected one. Here x_1 = 2: is the "
+                         "input missing? dL/dw1 = (y_hat - y) * x_1.",
+                    -1.0: "Your value has the opposite sign: dL/dw1 is (y_hat - y) * x_1, not "
+                          "(y - y_hat) * x_1."},
+    "gradient_w2": {-1.0: "Your value has the opposite sign. Here x_2 = -1, so either the input "
+                          "is missing (dL/dw2 = (y_hat - y) * x_2) or the sign is flipped "
+                          "((y_hat - y), not (y - y_hat))."},
+    "gradient_b": {-1.0: "Your value has the opposite sign: dL/db is (y_hat - y), not "
+                         "(y - y_hat)."},
+}
+
+
 def test_gradients_match_the_seed(learner):
     """At seed 003's start (y_hat = 0, y = 1) the gradients are -2, 1 and -1."""
-    expect_close(learner.gradient_w1(0.0, Y, X1), -2.0, call=learner.gradient_w1)
-    expect_close(learner.gradient_w2(0.0, Y, X2), 1.0, call=learner.gradient_w2)
-    expect_close(learner.gradient_b(0.0, Y), -1.0, call=learner.gradient_b)
+    for function, args, want in ((learner.gradient_w1, (0.0, Y, X1), -2.0),
+                                 (learner.gradient_w2, (0.0, Y, X2), 1.0),
+                                 (learner.gradient_b, (0.0, Y), -1.0)):
+        expect_close(function(*args), want, call=function,
+                     factors=SEED_FACTORS[function.__name__])
 
 
 @pytest.mark.points(3)
@@ -72,18 +93,53 @@ def test_gradients_match_numerical_gradient(learner, sample):
                  call=learner.gradient_b, hint="dL/db is (y_hat - y) times 1.")
 
 
+# What adapt_weights builds on, checked at seed 003's start: (function, arguments, value).
+PARTS = (("y_hat", (X1, X2, W0), 0.0), ("gradient_w1", (0.0, Y, X1), -2.0),
+         ("gradient_w2", (0.0, Y, X2), 1.0), ("gradient_b", (0.0, Y), -1.0))
+
+
+def wrong_parts(learner):
+    """Which of the functions adapt_weights builds on are wrong at the seed's start ('' if none)."""
+    notes = []
+    for name, args, want in PARTS:
+        try:
+            got = getattr(learner, name)(*args)
+            right = abs(float(got) - want) <= 1e-9
+        except Exception:  # noqa: BLE001 - raised, or not a number: wrong either way
+            got, right = "something that is not a number", False
+        if not right:
+            notes.append(f"{name}{args} gives {show(got)} where seed 003 has {want}")
+    if not notes:
+        return ""
+    return ("adapt_weights is built on y_hat and the three gradients, and "
+            + "; ".join(notes) + ". Fix that first (its own test says how).")
+
+
+@contextmanager
+def built_on_the_parts(learner):
+    """Add to an adapt_weights failure which of the functions it uses is wrong, if any."""
+    try:
+        yield
+    except Mistake as exc:
+        note = wrong_parts(learner)
+        if not note:
+            raise
+        raise Mistake(f"{exc.message}\n{note}") from None
+
+
 def test_adapt_weights_matches_the_seed_table(learner):
     """Seed 003's table: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two."""
-    start = np.array(W0)
-    expect_close(learner.adapt_weights(X1, X2, Y, start, 0), start, call=learner.adapt_weights,
-                 hint="With epochs=0 nothing changes.")
-    expect_close(learner.adapt_weights(X1, X2, Y, start, 1), np.array([-0.3, 0.4, 1.6]),
-                 rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
-                 hint="One epoch is exactly one update of all three weights.")
-    expect_close(learner.adapt_weights(X1, X2, Y, W0, 2), np.array([-0.22, 0.36, 1.64]),
-                 rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
-                 hint="Take all three gradients from the same y_hat, computed before any "
-                      "weight changes in that epoch.")
+    with built_on_the_parts(learner):
+        start = np.array(W0)
+        expect_close(learner.adapt_weights(X1, X2, Y, start, 0), start, call=learner.adapt_weights,
+                     hint="With epochs=0 nothing changes.")
+        expect_close(learner.adapt_weights(X1, X2, Y, start, 1), np.array([-0.3, 0.4, 1.6]),
+                     rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
+                     hint="One epoch is exactly one update of all three weights.")
+        expect_close(learner.adapt_weights(X1, X2, Y, W0, 2), np.array([-0.22, 0.36, 1.64]),
+                     rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
+                     hint="Take all three gradients from the same y_hat, computed before any "
+                          "weight changes in that epoch.")
 
 
 @pytest.mark.points(1)
@@ -93,8 +149,9 @@ def test_adapt_weights_reaches_the_seeds_limit(learner):
     Each epoch multiplies the error y_hat - y by 1 - alpha*(x_1^2 + x_2^2 + 1) = 0.4,
     so 60 epochs leave 0.4**60 ~ 1e-24 of it.
     """
-    expect_close(learner.adapt_weights(X1, X2, Y, np.array(W0), 60),
-                 np.array([-1 / 6, 1 / 3, 5 / 3]), rtol=1e-9, call=learner.adapt_weights)
+    with built_on_the_parts(learner):
+        expect_close(learner.adapt_weights(X1, X2, Y, np.array(W0), 60),
+                     np.array([-1 / 6, 1 / 3, 5 / 3]), rtol=1e-9, call=learner.adapt_weights)
 
 
 def closed_form(x_1, x_2, y, w0, epochs, alpha):
@@ -110,13 +167,14 @@ def closed_form(x_1, x_2, y, w0, epochs, alpha):
 @given(sample=samples(), epochs=st.integers(0, 6), alpha=st.sampled_from([0.01, 0.03, 0.05]))
 def test_adapt_weights_matches_the_closed_form(learner, sample, epochs, alpha):
     """adapt_weights runs exactly `epochs` full steps at learning rate alpha, for any sample."""
-    x_1, x_2, y, w = sample
-    w0 = np.array(w)
-    want = closed_form(x_1, x_2, y, w0, epochs, alpha)
-    scale = 1e-9 * (1 + np.max(np.abs(want)))
-    expect_close(learner.adapt_weights(x_1, x_2, y, w0, epochs, alpha=alpha), want,
-                 rtol=1e-9, atol=scale, start=w0, lr=alpha, call=learner.adapt_weights,
-                 hint="Use alpha (not a fixed 0.1) and make exactly `epochs` updates.")
+    with built_on_the_parts(learner):
+        x_1, x_2, y, w = sample
+        w0 = np.array(w)
+        want = closed_form(x_1, x_2, y, w0, epochs, alpha)
+        scale = 1e-9 * (1 + np.max(np.abs(want)))
+        expect_close(learner.adapt_weights(x_1, x_2, y, w0, epochs, alpha=alpha), want,
+                     rtol=1e-9, atol=scale, start=w0, lr=alpha, call=learner.adapt_weights,
+                     hint="Use alpha (not a fixed 0.1) and make exactly `epochs` updates.")
 
 
 def test_adapt_weights_converges_below_and_diverges_above_the_critical_rate(learner):
@@ -126,18 +184,19 @@ def test_adapt_weights_converges_below_and_diverges_above_the_critical_rate(lear
     |1 - 1.9| = 0.9 per epoch and the loss never rises; at 1.05 of it the error
     grows by 1.1 per epoch.
     """
-    critical = 2 / (X1**2 + X2**2 + 1)
-    start = np.array(W0)
-    losses = []
-    for epochs in range(0, 201, 25):
-        w = learner.adapt_weights(X1, X2, Y, start, epochs, alpha=0.95 * critical)
-        losses.append(loss(X1, X2, Y)(np.asarray(w, float)))
-    expect_true(all(b <= a + 1e-12 for a, b in zip(losses, losses[1:])) and losses[-1] < 1e-15,
-                f"At alpha = 0.95 * 2/6 the loss every 25 epochs was {losses}: it should fall "
-                "steadily towards 0.", call=learner.adapt_weights)
-    w = learner.adapt_weights(X1, X2, Y, start, 100, alpha=1.05 * critical)
-    final = loss(X1, X2, Y)(np.asarray(w, float))
-    expect_true(final > 1e6 * loss(X1, X2, Y)(start),
-                f"At alpha = 1.05 * 2/6 the loss after 100 epochs was {final:.3g}: it should "
-                "have grown by 1.1**200, from 0.5 to about 1e8.",
-                call=learner.adapt_weights)
+    with built_on_the_parts(learner):
+        critical = 2 / (X1**2 + X2**2 + 1)
+        start = np.array(W0)
+        losses = []
+        for epochs in range(0, 201, 25):
+            w = learner.adapt_weights(X1, X2, Y, start, epochs, alpha=0.95 * critical)
+            losses.append(loss(X1, X2, Y)(np.asarray(w, float)))
+        expect_true(all(b <= a + 1e-12 for a, b in zip(losses, losses[1:])) and losses[-1] < 1e-15,
+                    f"At alpha = 0.95 * 2/6 the loss every 25 epochs was {show(losses)}: it "
+                    "should fall steadily towards 0.", call=learner.adapt_weights)
+        w = learner.adapt_weights(X1, X2, Y, start, 100, alpha=1.05 * critical)
+        final = loss(X1, X2, Y)(np.asarray(w, float))
+        expect_true(final > 1e6 * loss(X1, X2, Y)(start),
+                    f"At alpha = 1.05 * 2/6 the loss after 100 epochs was {final:.3g}: it should "
+                    "have grown by 1.1**200, from 0.5 to about 1e8.",
+                    call=learner.adapt_weights)

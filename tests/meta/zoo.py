@@ -40,6 +40,7 @@ KIND_WORDS: Dict[str, Tuple[str, ...]] = {
     "sign": ("sign",),
     "modified input": ("changed its input",),
     "shape": ("shape",),
+    "missing input": ("input missing", "input is missing"),
 }
 
 
