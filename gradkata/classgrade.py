@@ -247,7 +247,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         write_results(args.results, graded)
     elapsed = time.monotonic() - started
     noun = "submission" if len(graded) == 1 else "submissions"
-    where = f" and {args.results}/" if args.results else ""
+    where = f" and {args.results.rstrip('/')}/" if args.results else ""
     print(f"graded {len(graded)} {noun} in {elapsed:.1f} s "
           f"({len(graded) / elapsed:.2f} per second); wrote {args.csv}{where}", file=sys.stderr)
     return 1 if any(g.error for g in graded) else 0
