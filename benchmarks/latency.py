@@ -10,11 +10,13 @@ after one warm-up run of each. Prints the medians and their ratio.
 
 Target: the graded suite costs at most 2.0 times the trivial run.
 
-    python benchmarks/latency.py [--rounds N] [--strict] [--phases]
+    python benchmarks/latency.py [--rounds N] [--strict] [--phases] [--floor]
 
 ``--strict`` exits 1 when the target is missed. ``--phases`` also prints where
 each run's time goes (start-up, collection, the tests, the end), as medians,
-from pytest's own hooks.
+from pytest's own hooks. ``--floor`` also times, interleaved with the others,
+a run of as many empty tests as the graded suite has: what pytest alone costs
+for that many tests, before any of them checks anything.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ from hypothesis import given, settings, strategies as st
 def test_addition_commutes(a, b):
     assert a + b == b + a
 '''
+
+EMPTY_TEST = """
+def test_nothing_{}():
+    pass
+"""
 
 
 class Phases:
@@ -107,6 +114,8 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when the target is missed")
     parser.add_argument("--phases", action="store_true",
                         help="also print where the time goes, phase by phase")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time as many empty tests as the graded suite has")
     options = parser.parse_args(list(argv))
 
     os.environ.pop("GRADKATA_IMPL", None)
@@ -120,6 +129,7 @@ def main(argv: Sequence[str] = ()) -> int:
 
         graded_phases: Dict[str, List[float]] = {}
         trivial_phases: Dict[str, List[float]] = {}
+        floor_phases: Dict[str, List[float]] = {}
 
         def graded() -> int:
             return quiet_pytest(graded_args, ROOT, graded_phases)
@@ -129,13 +139,25 @@ def main(argv: Sequence[str] = ()) -> int:
 
         timed(graded, 0, "graded")  # warm-up: imports, the sandbox's fork server
         timed(trivial, 0, "trivial")
+        floor_args: List[str] = []
+        count = graded_test_count() if options.floor else 0
+        if options.floor:
+            (folder / "test_empty.py").write_text(
+                "".join(EMPTY_TEST.format(i) for i in range(count)))
+            floor_args = [*trivial_args[:-1], str(folder / "test_empty.py")]
+            timed(lambda: quiet_pytest(floor_args, folder, floor_phases), 0, "floor")
         graded_phases.clear()
         trivial_phases.clear()
+        floor_phases.clear()
         graded_times: List[float] = []
         trivial_times: List[float] = []
+        floor_times: List[float] = []
         for _ in range(options.rounds):
             graded_times.append(timed(graded, 0, "graded"))
             trivial_times.append(timed(trivial, 0, "trivial"))
+            if options.floor:
+                floor_times.append(timed(lambda: quiet_pytest(floor_args, folder, floor_phases),
+                                         0, "floor"))
 
     g = statistics.median(graded_times)
     t = statistics.median(trivial_times)
@@ -147,14 +169,38 @@ def main(argv: Sequence[str] = ()) -> int:
     print(f"trivial run (one 50-example hypothesis test): median {t * 1000:.0f} ms "
           f"(min {min(trivial_times) * 1000:.0f}, max {max(trivial_times) * 1000:.0f})")
     print(f"ratio {ratio:.2f} (target at most {TARGET:.1f}): {'met' if met else 'NOT met'}")
+    if options.floor:
+        f = statistics.median(floor_times)
+        print(f"{count} empty tests: median {f * 1000:.0f} ms, "
+              f"{f / t:.2f} times the trivial run")
     if options.phases:
-        print("median milliseconds per phase:   graded  trivial")
-        rows: List[Tuple[str, float, float]] = [
+        print("median milliseconds per phase:   graded  trivial" + ("    empty" if options.floor
+                                                                     else ""))
+        rows: List[Tuple[str, float, float, float]] = [
             (name, statistics.median(graded_phases.get(name, [0.0])),
-             statistics.median(trivial_phases.get(name, [0.0]))) for name in Phases.NAMES]
-        for name, gm, tm in rows:
-            print(f"  {name:<30}{gm:8.1f} {tm:8.1f}")
+             statistics.median(trivial_phases.get(name, [0.0])),
+             statistics.median(floor_phases.get(name, [0.0]))) for name in Phases.NAMES]
+        for name, gm, tm, fm in rows:
+            print(f"  {name:<30}{gm:8.1f} {tm:8.1f}" + (f" {fm:8.1f}" if options.floor else ""))
     return 1 if options.strict and not met else 0
+
+
+def graded_test_count() -> int:
+    """How many tests the graded suite collects (pytest --collect-only, in this process)."""
+    sink = io.StringIO()
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            pytest.main(["--impl", "solutions", "-q", "-p", "no:cacheprovider",
+                         "--collect-only"])
+    finally:
+        os.chdir(here)
+    counts = [int(line.split()[0]) for line in sink.getvalue().splitlines()
+              if line.split()[:1] and line.split()[0].isdigit() and " test" in line]
+    if not counts:
+        raise SystemExit("latency: could not count the graded tests")
+    return counts[-1]
 
 
 if __name__ == "__main__":
