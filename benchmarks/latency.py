@@ -16,7 +16,9 @@ Target: the graded suite costs at most 2.0 times the trivial run.
 each run's time goes (start-up, collection, the tests, the end), as medians,
 from pytest's own hooks. ``--floor`` also times, interleaved with the others,
 a run of as many empty tests as the graded suite has: what pytest alone costs
-for that many tests, before any of them checks anything.
+for that many tests, before any of them checks anything. ``--commands`` also
+times both as whole ``python -m pytest`` commands, interleaved, imports and
+start-up included: what a learner waits at the prompt.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import contextlib
 import io
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,6 +119,8 @@ def main(argv: Sequence[str] = ()) -> int:
                         help="also print where the time goes, phase by phase")
     parser.add_argument("--floor", action="store_true",
                         help="also time as many empty tests as the graded suite has")
+    parser.add_argument("--commands", action="store_true",
+                        help="also time both as whole commands, start-up included")
     options = parser.parse_args(list(argv))
 
     os.environ.pop("GRADKATA_IMPL", None)
@@ -158,6 +163,12 @@ def main(argv: Sequence[str] = ()) -> int:
             if options.floor:
                 floor_times.append(timed(lambda: quiet_pytest(floor_args, folder, floor_phases),
                                          0, "floor"))
+        commands: Tuple[List[float], List[float]] = ([], [])
+        if options.commands:
+            for _ in range(options.rounds):
+                commands[0].append(timed(lambda: command(graded_args, ROOT), 0, "graded command"))
+                commands[1].append(timed(lambda: command(trivial_args, folder), 0,
+                                         "trivial command"))
 
     g = statistics.median(graded_times)
     t = statistics.median(trivial_times)
@@ -169,6 +180,11 @@ def main(argv: Sequence[str] = ()) -> int:
     print(f"trivial run (one 50-example hypothesis test): median {t * 1000:.0f} ms "
           f"(min {min(trivial_times) * 1000:.0f}, max {max(trivial_times) * 1000:.0f})")
     print(f"ratio {ratio:.2f} (target at most {TARGET:.1f}): {'met' if met else 'NOT met'}")
+    if options.commands:
+        whole_graded, whole_trivial = (statistics.median(times) for times in commands)
+        print(f"as whole commands (python -m pytest, start-up included): graded median "
+              f"{whole_graded * 1000:.0f} ms, trivial {whole_trivial * 1000:.0f} ms, "
+              f"ratio {whole_graded / whole_trivial:.2f}")
     if options.floor:
         f = statistics.median(floor_times)
         print(f"{count} empty tests: median {f * 1000:.0f} ms, "
@@ -183,6 +199,12 @@ def main(argv: Sequence[str] = ()) -> int:
         for name, gm, tm, fm in rows:
             print(f"  {name:<30}{gm:8.1f} {tm:8.1f}" + (f" {fm:8.1f}" if options.floor else ""))
     return 1 if options.strict and not met else 0
+
+
+def command(args: Sequence[str], cwd: Path) -> int:
+    """``python -m pytest args`` as a new process in ``cwd``, its output thrown away."""
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 
 
 def graded_test_count() -> int:
