@@ -553,6 +553,12 @@ class _Waiter:
         return ready
 
 
+def _opening(doing: Any) -> str:
+    """What is being done ("running m.f(...)"), to open a sentence with."""
+    text = str(doing)
+    return text[:1].upper() + text[1:]
+
+
 def _is_mark(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(_CALLBACK_MARK)
 
@@ -728,8 +734,8 @@ class Sandbox:
             if not self._waiter.wait(seconds):
                 self.close()
                 raise LearnerTimeout(
-                    f"{doing} did not finish within {seconds:.3g} s: is there a loop that "
-                    "never ends at the top level of the file?"
+                    f"{_opening(doing)} did not finish within {seconds:.3g} s: is there a loop "
+                    "that never ends at the top level of the file?"
                 )
             message = self._receive(doing)
         except LearnerAbort as exc:
@@ -787,7 +793,7 @@ class Sandbox:
             # of the learner's own class, say. The conversation is lost with it.
             self.close()
             raise BadReturn(
-                f"{doing} sent back a {exc} object; return plain numpy arrays, floats, "
+                f"{_opening(doing)} sent back a {exc} object; return plain numpy arrays, floats, "
                 "or tuples and lists of them"
             ) from None
 
@@ -886,7 +892,7 @@ class Sandbox:
                     self._timed_out[name] = limit
                     self.close()
                     raise LearnerTimeout(
-                        f"{doing} was still running after {limit} and was stopped. "
+                        f"{_opening(doing)} was still running after {limit} and was stopped. "
                         "Is there a loop that never ends (a while whose condition never "
                         "changes, or a counter that never moves)?"
                     )
@@ -921,12 +927,13 @@ class Sandbox:
         if info["not_implemented"]:
             return NotStarted(f"{self.module}.{name} is not written yet (it raises "
                               "NotImplementedError): not started")
-        return LearnerError(f"{doing} raised {info['type']}:\n{info['text']}", info["type"])
+        return LearnerError(f"{_opening(doing)} raised {info['type']}:\n{info['text']}",
+                            info["type"])
 
     def _failure(self, name: str, message: Any, doing: Any) -> BaseException:
         if message[0] == "raise":
             return self.raised(name, message[1], doing)
-        return BadReturn(f"{doing} returned something that cannot be sent back "
+        return BadReturn(f"{_opening(doing)} returned something that cannot be sent back "
                          f"({message[1]}); return numpy arrays, floats or tuples of them")
 
     def _limit_text(self) -> str:
