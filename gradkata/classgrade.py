@@ -21,20 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from . import catalog, scoring
+from . import catalog, progress, scoring
 
 CSV_COLUMNS = ["submission", "score", "max_score", *catalog.NAMES]
 
 
 def find_root(start: Optional[Path] = None) -> Path:
-    """The kata's folder: the nearest one upwards holding pyproject.toml, tests/ and solutions/."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").exists() and (folder / "tests").is_dir() and (
-                folder / "solutions").is_dir():
-            return folder
-    raise SystemExit("gradkata: run this inside the kata's folder (the one with pyproject.toml, "
-                     "tests/ and solutions/)")
+    """The kata's folder, as the other commands find it; grading needs its tests/ and
+    solutions/ (the reference). Outside it, a usage error (exit status 2)."""
+    try:
+        return progress.find_root(start, needs=("tests", "solutions"))
+    except progress.ProjectNotFound as exc:
+        print(f"gradkata: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @dataclass

@@ -46,17 +46,18 @@ class BadImpl(Exception):
 # The project and the graded folder
 
 
-def find_root(start: Optional[Path] = None) -> Path:
+def find_root(start: Optional[Path] = None,
+              needs: Sequence[str] = ("exercises", "tests")) -> Path:
     """The project folder: the nearest one, from ``start`` upwards, that holds
-    pyproject.toml next to exercises/ and tests/."""
+    pyproject.toml next to the folders ``needs`` names."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if ((folder / "pyproject.toml").is_file() and (folder / "exercises").is_dir()
-                and (folder / "tests").is_dir()):
+        if (folder / "pyproject.toml").is_file() and all((folder / n).is_dir() for n in needs):
             return folder
     raise ProjectNotFound(
         f"{here} is not inside a gradkata project (a folder with pyproject.toml, "
-        "exercises/ and tests/). Run gradkata from the kata's folder."
+        f"{', '.join(n + '/' for n in needs[:-1])} and {needs[-1]}/). Run gradkata from the "
+        "kata's folder."
     )
 
 

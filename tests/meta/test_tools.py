@@ -52,9 +52,12 @@ def test_grade_refuses_what_is_not_a_folder_and_bad_settings(tmp_path, capsys):
     assert classgrade.main([str(tmp_path), "--csv", str(tmp_path / "g.csv"), "--jobs", "0"]) == 2
 
 
-def test_grade_needs_the_kata(tmp_path):
-    with pytest.raises(SystemExit, match="inside the kata's folder"):
+def test_grade_needs_the_kata(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
         classgrade.find_root(tmp_path)
+    assert stop.value.code == 2  # a usage error, as for the other commands
+    assert "is not inside a gradkata project (a folder with pyproject.toml, tests/ and " \
+           "solutions/). Run gradkata from the kata's folder." in capsys.readouterr().err
     assert classgrade.find_root(ROOT / "tests") == ROOT
 
 
