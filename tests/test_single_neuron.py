@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from shared_checks import generator, thousandths
 
 from gradkata import gradcheck
+from gradkata.sandbox import LearnerAbort, NotStarted
 from gradkata.verdict import Mistake, expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(2)
@@ -67,13 +68,17 @@ SEED_FACTORS = {
 }
 
 
+# Seed 003's start, function by function: (name, arguments, value). adapt_weights
+# builds on all four.
+SEED_START = (("y_hat", (X1, X2, W0), 0.0), ("gradient_w1", (0.0, Y, X1), -2.0),
+              ("gradient_w2", (0.0, Y, X2), 1.0), ("gradient_b", (0.0, Y), -1.0))
+
+
 def test_gradients_match_the_seed(learner):
     """At seed 003's start (y_hat = 0, y = 1) the gradients are -2, 1 and -1."""
-    for function, args, want in ((learner.gradient_w1, (0.0, Y, X1), -2.0),
-                                 (learner.gradient_w2, (0.0, Y, X2), 1.0),
-                                 (learner.gradient_b, (0.0, Y), -1.0)):
-        expect_close(function(*args), want, call=function,
-                     factors=SEED_FACTORS[function.__name__])
+    for name, args, want in SEED_START[1:]:
+        function = getattr(learner, name)
+        expect_close(function(*args), want, call=function, factors=SEED_FACTORS[name])
 
 
 @pytest.mark.points(3)
@@ -93,20 +98,24 @@ def test_gradients_match_numerical_gradient(learner, sample):
                  call=learner.gradient_b, hint="dL/db is (y_hat - y) times 1.")
 
 
-# What adapt_weights builds on, checked at seed 003's start: (function, arguments, value).
-PARTS = (("y_hat", (X1, X2, W0), 0.0), ("gradient_w1", (0.0, Y, X1), -2.0),
-         ("gradient_w2", (0.0, Y, X2), 1.0), ("gradient_b", (0.0, Y), -1.0))
-
-
 def wrong_parts(learner):
-    """Which of the functions adapt_weights builds on are wrong at the seed's start ('' if none)."""
+    """Which of the functions adapt_weights builds on are wrong at the seed's start ('' if none).
+
+    One not written yet is left out: adapt_weights cannot be using it.
+    """
     notes = []
-    for name, args, want in PARTS:
+    for name, args, want in SEED_START:
         try:
             got = getattr(learner, name)(*args)
+        except NotStarted:
+            continue
+        except (Exception, LearnerAbort):  # noqa: BLE001 - it raised or was stopped: wrong
+            notes.append(f"{name}{args} does not return (see its own test)")
+            continue
+        try:
             right = abs(float(got) - want) <= 1e-9
-        except Exception:  # noqa: BLE001 - raised, or not a number: wrong either way
-            got, right = "something that is not a number", False
+        except (TypeError, ValueError):
+            right = False
         if not right:
             notes.append(f"{name}{args} gives {show(got)} where seed 003 has {want}")
     if not notes:
