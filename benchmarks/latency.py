@@ -10,7 +10,7 @@ after one warm-up run of each. Prints the medians and their ratio.
 
 Target: the graded suite costs at most 2.0 times the trivial run.
 
-    python benchmarks/latency.py [--rounds N] [--strict] [--phases] [--floor]
+    python benchmarks/latency.py [--rounds N] [--strict] [--phases] [--floor] [--commands]
 
 ``--strict`` exits 1 when the target is missed. ``--phases`` also prints where
 each run's time goes (start-up, collection, the tests, the end), as medians,
@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -57,12 +57,17 @@ def test_nothing_{}():
 
 
 class Phases:
-    """A pytest plugin noting when each phase of a run begins."""
+    """A pytest plugin noting when each phase of a run begins, and how many tests
+    the run collected."""
 
     NAMES = ("start-up", "configuration", "collection", "the tests", "the end")
 
     def __init__(self) -> None:
         self.marks: List[float] = []
+        self.collected = 0
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = len(session.items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self) -> None:
@@ -81,9 +86,11 @@ class Phases:
         self.marks.append(time.perf_counter())
 
 
-def quiet_pytest(args: Sequence[str], cwd: Path, phases: Dict[str, List[float]]) -> int:
+def quiet_pytest(args: Sequence[str], cwd: Path, phases: Dict[str, List[float]],
+                 collected: Optional[List[int]] = None) -> int:
     """``pytest.main(args)`` run in ``cwd`` with everything it prints thrown away;
-    each phase's milliseconds are appended to ``phases``."""
+    each phase's milliseconds are appended to ``phases``, and the number of tests
+    collected to ``collected`` if given."""
     sink = io.StringIO()
     here = os.getcwd()
     os.chdir(cwd)
@@ -95,6 +102,8 @@ def quiet_pytest(args: Sequence[str], cwd: Path, phases: Dict[str, List[float]])
             ended = time.perf_counter()
     finally:
         os.chdir(here)
+    if collected is not None:
+        collected.append(marks.collected)
     points: List[float] = [started, *marks.marks, ended]
     if len(points) == len(Phases.NAMES) + 1:
         for name, (a, b) in zip(Phases.NAMES, zip(points, points[1:])):
@@ -142,15 +151,21 @@ def main(argv: Sequence[str] = ()) -> int:
         def trivial() -> int:
             return quiet_pytest(trivial_args, folder, trivial_phases)
 
-        timed(graded, 0, "graded")  # warm-up: imports, the sandbox's fork server
+        # As many empty tests as the graded suite has: counted in its warm-up run.
+        floor_args = [*trivial_args[:-1], str(folder / "test_empty.py")]
+
+        def floor() -> int:
+            return quiet_pytest(floor_args, folder, floor_phases)
+
+        collected: List[int] = []
+        # warm-up: imports, the sandbox's fork server
+        timed(lambda: quiet_pytest(graded_args, ROOT, graded_phases, collected), 0, "graded")
         timed(trivial, 0, "trivial")
-        floor_args: List[str] = []
-        count = graded_test_count() if options.floor else 0
+        count = collected[0]
         if options.floor:
             (folder / "test_empty.py").write_text(
                 "".join(EMPTY_TEST.format(i) for i in range(count)))
-            floor_args = [*trivial_args[:-1], str(folder / "test_empty.py")]
-            timed(lambda: quiet_pytest(floor_args, folder, floor_phases), 0, "floor")
+            timed(floor, 0, "floor")
         graded_phases.clear()
         trivial_phases.clear()
         floor_phases.clear()
@@ -161,8 +176,7 @@ def main(argv: Sequence[str] = ()) -> int:
             graded_times.append(timed(graded, 0, "graded"))
             trivial_times.append(timed(trivial, 0, "trivial"))
             if options.floor:
-                floor_times.append(timed(lambda: quiet_pytest(floor_args, folder, floor_phases),
-                                         0, "floor"))
+                floor_times.append(timed(floor, 0, "floor"))
         commands: Tuple[List[float], List[float]] = ([], [])
         if options.commands:
             for _ in range(options.rounds):
@@ -205,24 +219,6 @@ def command(args: Sequence[str], cwd: Path) -> int:
     """``python -m pytest args`` as a new process in ``cwd``, its output thrown away."""
     return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-
-
-def graded_test_count() -> int:
-    """How many tests the graded suite collects (pytest --collect-only, in this process)."""
-    sink = io.StringIO()
-    here = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            pytest.main(["--impl", "solutions", "-q", "-p", "no:cacheprovider",
-                         "--collect-only"])
-    finally:
-        os.chdir(here)
-    counts = [int(line.split()[0]) for line in sink.getvalue().splitlines()
-              if line.split()[:1] and line.split()[0].isdigit() and " test" in line]
-    if not counts:
-        raise SystemExit("latency: could not count the graded tests")
-    return counts[-1]
 
 
 if __name__ == "__main__":
