@@ -154,6 +154,39 @@ def test_starting_workers_in_the_background_loses_none_of_the_header(tmp_path):
     assert "gradkata: grading solutions/" in proc.stdout and "collected 9 items" in proc.stdout
 
 
+# Runs the learning_rate tests in one process and notes, at every full garbage
+# collection, whether the objects that existed before the run were set aside.
+FROZEN_DURING_THE_RUN = """
+import gc, json, sys
+import pytest
+
+seen, collect = [], gc.collect
+
+
+def noting_collect(*args):
+    seen.append(gc.get_freeze_count())
+    return collect(*args)
+
+
+gc.collect = noting_collect
+code = pytest.main(["-q", "-p", "no:cacheprovider", "--impl", "solutions",
+                    "tests/test_learning_rate.py"])
+gc.collect = collect
+print(json.dumps({"code": int(code), "seen": seen, "after": gc.get_freeze_count()}))
+"""
+
+
+def test_pytests_collections_at_the_end_skip_what_existed_before_the_run():
+    proc = subprocess.run([sys.executable, "-c", FROZEN_DURING_THE_RUN], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"})
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0
+    # pytest 8.4 and later collect at the end of the run: with the objects set aside.
+    assert report["seen"] and all(count > 0 for count in report["seen"]), report
+    assert report["after"] == 0  # and put back once pytest is done
+
+
 def test_a_missing_module_counts_as_not_started(tmp_path):
     folder = submission(tmp_path, "partial")
     (folder / "single_neuron.py").unlink()
