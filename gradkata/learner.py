@@ -11,7 +11,7 @@ them (seed 000 copies its weights with ``deepcopy`` for that reason).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .sandbox import Sandbox, feed_arguments
 from .verdict import Mistake, describe_call, modified, show
@@ -85,6 +85,30 @@ class LearnerFunction:
             self._check_unchanged(args, kwargs, detail)
         raise Mistake(f"Called {self.last_call}.\nIt returned {show(results[-1])}, which "
                       f"cannot be passed on to the next step ({detail}).")
+
+    def each(self, calls: Iterable[tuple]) -> Iterator[Any]:
+        """Call the function once for each argument tuple of ``calls``, all in a single
+        round trip to the worker; yield each result in turn.
+
+        For checks that make several independent calls (a table of cases), each of
+        which would otherwise wait for the worker on its own. While a result is being
+        looked at, ``last_call`` is the call that returned it. A call that changed its
+        input, or raised, is reported as a call would be, once the results before it
+        were looked at (the calls after a raise are not made). Arguments may be
+        formulas, not the judge's own functions.
+        """
+        calls = [tuple(args) for args in calls]
+        if not calls:
+            return
+        results, stop = self._sandbox.each(self.__name__, calls, _Doing(self))
+        for index, (result, changed) in enumerate(results):
+            self._last = (calls[index], {})
+            self._check_unchanged(calls[index], {}, changed)
+            yield result
+        if stop is not None:
+            _, index, detail = stop
+            self._last = (calls[index], {})
+            raise self._sandbox.raised(self.__name__, detail, _Doing(self))
 
     def _check_unchanged(self, args: tuple, kwargs: Dict[str, Any],
                          changed: Dict[Any, Any]) -> None:

@@ -303,15 +303,20 @@ def _callback(conn: Any, index: int) -> Callable[..., Any]:
     return call_judge
 
 
-def _with_functions(conn: Any, values: Any) -> Any:
+def _with_functions(conn: Any, values: Any, records: Optional[List[Any]] = None) -> Any:
     """The arguments as learner code sees them: a judge's function as a callback, a
-    formula as a function evaluated here."""
+    formula as a function evaluated here. A recording formula's list of the points
+    it was called at is appended to ``records``, to be sent back."""
     out = []
     for v in values:
         if _is_mark(v):
             v = _callback(conn, int(v[len(_CALLBACK_MARK):]))
-        elif type(v) is tuple and len(v) == 3 and type(v[0]) is str and v[0] == _FORMULA:
-            v = Formula(v[1], **v[2])
+        elif type(v) is tuple and len(v) in (3, 4) and type(v[0]) is str and v[0] == _FORMULA:
+            if len(v) == 4 and records is not None:
+                v = Recording(v[1], **v[2])
+                records.append(v.points)
+            else:
+                v = Formula(v[1], **v[2])
         out.append(v)
     return out
 
@@ -379,6 +384,25 @@ def _chain(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], feed: An
     return results, None
 
 
+def _each(func: Callable[..., Any], calls: List[Any], formulas: bool, folder: str
+          ) -> Tuple[List[Any], Any]:
+    """Call ``func(*args)`` for each ``args`` of ``calls`` in turn. Returns, for each call
+    made, what it returned and the arguments it changed (both packed), and why it
+    stopped early: None, or ("raise", index, detail) as :func:`_chain` gives."""
+    results: List[Any] = []
+    for index, args in enumerate(calls):
+        if formulas:
+            args = _with_functions(None, args)
+        before = _fingerprints(args, {})
+        try:
+            result = func(*args)
+        except BaseException as exc:  # noqa: BLE001 - report, whatever it is
+            return results, ("raise", index, _raised(exc, folder))
+        changed = _changes(args, {}, before, _fingerprints(args, {}))
+        results.append((pack(result), pack(changed)))
+    return results, None
+
+
 def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> None:
     _harden(memory_headroom)
     out = _CappedText(OUTPUT_LIMIT)
@@ -408,20 +432,24 @@ def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> N
             feed, steps = extra
             results, stop = _chain(func, args, kwargs, feed, steps, folder)
             reply: Tuple[Any, ...] = ("chain", results, stop)
+        elif op == "each":
+            results, stop = _each(func, args, extra, folder)
+            reply = ("each", results, stop)
         else:
+            records: List[Any] = []  # what each recording formula saw
             if extra:  # some arguments are functions
-                args = _with_functions(conn, args)
-                kwargs = dict(zip(kwargs, _with_functions(conn, kwargs.values())))
+                args = _with_functions(conn, args, records)
+                kwargs = dict(zip(kwargs, _with_functions(conn, kwargs.values(), records)))
             outcome = _invoke(func, args, kwargs, folder)
             if outcome[0] == "raise":
                 _send(conn, (*outcome, out.take()))
                 continue
-            reply = ("return", pack(outcome[1]), pack(outcome[2]))
+            reply = ("return", pack(outcome[1]), pack(outcome[2]), pack(records))
         printed = out.take() if out.kept or out.dropped else _NOTHING_PRINTED
         try:
             data = pickle.dumps((*reply, printed), protocol=_PROTOCOL)
         except Exception as exc:  # noqa: BLE001
-            what = reply[1][-1] if op == "chain" else reply[1]
+            what = reply[1][-1] if op in ("chain", "each") else reply[1]
             _send(conn, ("unpicklable", f"{type(what).__name__}: {exc}", printed))
             continue
         conn.send_bytes(data)
@@ -454,6 +482,24 @@ class Formula:
 
     def __repr__(self) -> str:
         return self.__name__
+
+
+class Recording(Formula):
+    """A formula that keeps a copy of every point ``z`` it is called at, in ``points``.
+
+    Passed to learner code, it is evaluated in the worker like any formula, and
+    the points come back with the result: one round trip for the whole call, where
+    a recording Python function would cost one per point.
+    """
+
+    def __init__(self, expression: str, **params: Any) -> None:
+        super().__init__(expression, **params)
+        self.points: List[Any] = []
+
+    def __call__(self, z: Any) -> Any:
+        point = np.array(z, copy=True)
+        self.points.append(point)
+        return super().__call__(point)
 
 
 # --------------------------------------------------------------------------
@@ -781,11 +827,11 @@ class Sandbox:
             raise self._crashed(doing) from None
         try:
             message = safe_loads(data)
-            if message[0] == "return":  # ("return", result, changed args, printed)
-                return (message[0],) + unpack(message[1:3]) + message[3:]
+            if message[0] == "return":  # ("return", result, changed args, records, printed)
+                return (message[0],) + unpack(message[1:4]) + message[4:]
             if message[0] == "callback":  # ("callback", index, args, kwargs)
                 return message[:2] + unpack(message[2:])
-            if message[0] == "chain":  # ("chain", results, why it stopped, printed)
+            if message[0] in ("chain", "each"):  # (kind, results, why it stopped, printed)
                 return (message[0],) + unpack(message[1:3]) + message[3:]
             return message
         except Exception as exc:  # noqa: BLE001
@@ -836,10 +882,15 @@ class Sandbox:
         may be any object whose ``str`` does, rendered only when a message needs it.
         """
         callbacks: List[Callable[..., Any]] = []
+        recordings: List[Recording] = []
         formulas = False
 
         def mark(value: Any) -> Any:
             nonlocal formulas
+            if isinstance(value, Recording):
+                formulas = True
+                recordings.append(value)
+                return (_FORMULA, value.expression, value.params, "record")
             if isinstance(value, Formula):
                 formulas = True
                 return (_FORMULA, value.expression, value.params)
@@ -856,6 +907,8 @@ class Sandbox:
         message = self._converse(name, request, callbacks, doing)
         kind = message[0]
         if kind == "return":
+            for recording, points in zip(recordings, message[3]):
+                recording.points.extend(points)
             return message[1], message[2]
         raise self._failure(name, message, doing)
 
@@ -868,6 +921,29 @@ class Sandbox:
                                protocol=_PROTOCOL)
         message = self._converse(name, request, [], doing)
         if message[0] == "chain":
+            return message[1], message[2]
+        raise self._failure(name, message, doing)
+
+    def each(self, name: str, calls: List[tuple], doing: Any) -> Tuple[List[Any], Any]:
+        """Call ``name(*args)`` in the worker for each ``args`` of ``calls``, in one round
+        trip. Returns ((result, changed arguments) for each call made, why it stopped
+        early or None). The arguments may hold formulas, not the judge's functions."""
+        formulas = False
+
+        def mark(value: Any) -> Any:
+            nonlocal formulas
+            if isinstance(value, Formula) and not isinstance(value, Recording):
+                formulas = True
+                return (_FORMULA, value.expression, value.params)
+            if callable(value):
+                raise TypeError("each() passes formulas that record nothing, not functions: "
+                                f"use call() for {value!r}")
+            return value
+
+        packed = [pack(tuple(mark(a) for a in args)) for args in calls]
+        request = pickle.dumps(("each", name, packed, {}, formulas), protocol=_PROTOCOL)
+        message = self._converse(name, request, [], doing)
+        if message[0] == "each":
             return message[1], message[2]
         raise self._failure(name, message, doing)
 

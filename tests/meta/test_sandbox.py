@@ -388,6 +388,48 @@ def test_a_chain_says_when_a_result_cannot_be_fed_on(steps):
         next(results)
 
 
+def test_each_gives_what_calls_one_by_one_would(steps):
+    calls = [(np.array([1.0, 2.0]), 0.0, 0.5), (np.array([3.0]), 1.0, 0.25)]
+    got = list(steps.step.each(calls))
+    for (w, b), args in zip(got, calls):
+        one = steps.step(*args)
+        assert np.array_equal(w, one[0]) and b == one[1]
+    assert len(got) == 2 and list(steps.step.each([])) == []
+
+
+def test_each_names_the_call_that_raised_after_the_results_before_it(steps):
+    seen = []
+    calls = [(np.array([float(i)]), 0.0, 0.5) for i in range(5)]
+    with pytest.raises(LearnerError, match=r"stumble\(array\(\[2\.0\]\), 0, 0\.5\)"):
+        for got in steps.stumble.each(calls):
+            seen.append(got)
+    assert len(seen) == 2
+
+
+def test_each_names_the_call_that_changed_its_input(steps):
+    results = steps.meddle.each([(np.array([1.0]), 0.0, 0.5), (np.array([4.0]), 0.0, 0.5)])
+    assert next(results)[0][0] == 0.5
+    with pytest.raises(Mistake, match="caller's `argument 1` was different") as info:
+        next(results)
+    assert "meddle(array([4.0]), 0, 0.5)" in str(info.value)
+
+
+def test_each_passes_formulas_but_not_the_judges_functions(extra):
+    f = sandbox.Formula("float(np.sum(z))")
+    assert [r for r, _ in extra.each("use", [(f,), (f,)], "running x.use")[0]] == [1.0, 1.0]
+    with pytest.raises(TypeError, match="not functions"):
+        extra.each("use", [(len,)], "running x.use")
+
+
+def test_a_recording_brings_back_every_point_it_was_called_at(extra):
+    f = sandbox.Recording("float(np.sum(z))")
+    result, _ = extra.call("use", (f,), {}, "running x.use")  # use(f) = f(1)
+    assert result == 1.0 and len(f.points) == 1 and f.points[0] == 1
+    assert f.points[0].dtype.kind == "i"  # as the learner's code passed it
+    with pytest.raises(TypeError, match="not functions"):
+        extra.each("use", [(f,)], "running x.use")
+
+
 def test_a_formula_runs_in_the_worker_and_reads_as_a_lambda(extra):
     f = sandbox.Formula("float(np.sum(a * z**2))", a=np.array([1.0, 2.0]))
     assert f(np.array([1.0, 1.0])) == 3.0 and f.__name__ == "(lambda z: float(np.sum(a * z**2)))"
