@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import seeds, thousandths
 
-from gradkata.sandbox import Formula
+from gradkata.sandbox import Formula, Recording
 from gradkata.verdict import constant_ratio, expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(1)
@@ -120,24 +120,6 @@ def scalar_factors(got, want, factors):
     return {**factors, ratio: "That value fits no simple slip: see the formula below."}
 
 
-class Recorder:
-    """A function of x that keeps a copy of every point it is called at.
-
-    The sandbox hands each call a copy of the learner's x as it was at that
-    moment, so the list shows exactly which elements were moved, and by how much.
-    """
-
-    def __init__(self, f):
-        self.f = f
-        self.__name__ = f.__name__
-        self.points = []
-
-    def __call__(self, x):
-        point = np.array(x, copy=True)
-        self.points.append(point)
-        return self.f(point)
-
-
 def perturbation_problem(points, x0, eps):
     """What is wrong with the points f was called at, or None.
 
@@ -210,8 +192,8 @@ def test_numerical_gradient_takes_central_differences_with_the_given_eps(learner
     the forward difference (3x^2 + 3x*eps + eps^2), a division by eps instead
     of 2*eps (twice the answer) and an ignored eps (3x^2) all show.
     """
-    for x in (GRID_1D, GRID_2D, GRID_3D):
-        got = learner.numerical_gradient(cubes, x, EPS)
+    grids = (GRID_1D, GRID_2D, GRID_3D)
+    for x, got in zip(grids, learner.numerical_gradient.each((cubes, x, EPS) for x in grids)):
         factors, hint = notes(got, central_cubes(x, EPS), wrong_formulas("cube", x, EPS),
                               "For f = sum(x**3) the central difference is exactly ((x + eps)**3 "
                               "- (x - eps)**3) / (2*eps) = 3x^2 + eps^2, one element at a time.")
@@ -243,7 +225,7 @@ def test_numerical_gradient_moves_one_element_by_eps_at_a_time(learner):
     """
     x = np.array([[0.3, -1.7, 2.2], [0.0, 1.1, -0.4]])
     eps = 1e-3
-    record = Recorder(cubes)
+    record = Recording(cubes.expression)  # keeps a copy of each point it is called at
     learner.numerical_gradient(record, x, eps)
     problem = perturbation_problem(record.points, x, eps)
     expect_true(problem is None, f"{problem}", call=learner.numerical_gradient)
@@ -382,8 +364,8 @@ def test_relative_error_matches_closed_forms(learner):
     Closed forms of max over i of |a_i - b_i| / max(1e-8, |a_i| + |b_i|), for
     scalars, lists and 2-D arrays (see RELATIVE_CASES).
     """
-    for a, b, want, hint, factors in RELATIVE_CASES:
-        got = learner.relative_error(a, b)
+    results = learner.relative_error.each((a, b) for a, b, *_ in RELATIVE_CASES)
+    for (_, _, want, hint, factors), got in zip(RELATIVE_CASES, results):
         expect_close(got, want, rtol=1e-12, atol=1e-15, call=learner.relative_error,
                      factors=scalar_factors(got, want, factors),
                      hint=hint + " The formula: max over i of "
@@ -492,8 +474,9 @@ def test_check_gradient_rejects_wrong_gradients(learner):
         ("the true gradient with one element nan",
          Formula("np.exp(z) * m", m=np.array([[1.0, np.nan], [1.0, 1.0]]))),
     ]
-    for name, grad in wrong:
-        got = learner.check_gradient(Formula("float(np.sum(np.exp(z)))"), grad, x)
+    f = Formula("float(np.sum(np.exp(z)))")
+    results = learner.check_gradient.each((f, grad, x) for _, grad in wrong)
+    for (name, _), got in zip(wrong, results):
         expect_true(isinstance(got, (bool, np.bool_)) and not got,
                     f"It returned {show(got)} for f = sum(exp(x)) and grad = {name}; False was "
                     "expected. check_gradient must compare grad(x) with numerical_gradient(f, x, "
@@ -519,11 +502,12 @@ def test_check_gradient_respects_the_tolerance(learner):
         # the default tolerance, 1e-6
         (1 + 1e-7, None, True, 1e-7 / (2 + 1e-7)), (1 + 1e-5, None, False, 1e-5 / (2 + 1e-5)),
     ]
-    for c, tolerance, want, error in cases:
-        if tolerance is None:
-            got = learner.check_gradient(half_squares, Formula("c * z", c=c), x, EPS)
-        else:
-            got = learner.check_gradient(half_squares, Formula("c * z", c=c), x, EPS, tolerance)
+    def arguments(c, tolerance):  # no tolerance: the default
+        given = (half_squares, Formula("c * z", c=c), x, EPS)
+        return given if tolerance is None else given + (tolerance,)
+
+    calls = [arguments(c, tolerance) for c, tolerance, _, _ in cases]
+    for (_, tolerance, want, error), got in zip(cases, learner.check_gradient.each(calls)):
         expect_true(isinstance(got, (bool, np.bool_)) and bool(got) == want,
                     f"It returned {show(got)}; the relative error here is {error:.3g} and the "
                     f"tolerance {1e-6 if tolerance is None else tolerance!r}"
@@ -541,8 +525,10 @@ def test_check_gradient_passes_eps_on(learner):
     x = 0.5 with eps = 0.5, and below 1e-6 with eps = 1e-3.
     """
     x = np.array([1.0, -1.0, 0.5])
-    for eps, want in ((EPS, False), (1e-3, True)):
-        got = learner.check_gradient(cubes, Formula("3 * z**2"), x, eps, 0.01)
+    cases = ((EPS, False), (1e-3, True))
+    grad = Formula("3 * z**2")
+    results = learner.check_gradient.each((cubes, grad, x, eps, 0.01) for eps, _ in cases)
+    for (eps, want), got in zip(cases, results):
         worst = eps**2 / (6 * 0.25 + eps**2)
         expect_true(isinstance(got, (bool, np.bool_)) and bool(got) == want,
                     f"It returned {show(got)}; with eps = {eps:g} the numerical gradient is "
@@ -553,15 +539,10 @@ def test_check_gradient_passes_eps_on(learner):
 
 def test_check_gradient_works_on_integer_x(learner):
     """check_gradient works on a list or an integer array x, by working on a float64 copy."""
-    seen = []
-
-    def f(z):
-        seen.append(np.asarray(z).dtype)
-        return float(np.sum(z**3 / 3 + z))
-
     for x in ([1, 2, 3], np.array([[1, -2], [3, 1]])):
+        f = Recording("float(np.sum(z**3 / 3 + z))")  # keeps the points, and so their dtype
         got = learner.check_gradient(f, Formula("z**2 + 1"), x)
-        kinds = sorted({str(d) for d in seen})
+        kinds = sorted({str(point.dtype) for point in f.points})
         why = (f" f saw arrays of dtype {kinds}: in an integer array x[i] + eps is truncated "
                "back to x[i]. Copy x to float64 first: np.array(x, dtype=np.float64)."
                if any(not k.startswith("float") for k in kinds) else "")
@@ -569,4 +550,3 @@ def test_check_gradient_works_on_integer_x(learner):
                     f"It returned {show(got)} for the exact gradient x**2 + 1 of "
                     f"sum(x**3/3 + x) at integer x = {show(x)}; True was expected.{why}",
                     call=learner.check_gradient)
-        seen.clear()

@@ -215,11 +215,11 @@ def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rat
     (computed here with numpy) and every step multiplies the error theta - theta*
     along H's eigenvector i by 1 - lr * lambda_i. At 0.95 * 2/lambda_max that is
     -0.9 for the top one and -0.25 for the other (the data are well conditioned,
-    kappa = 1.5), so 60 steps shrink the distance to the least-squares fit theta*
-    by at least 0.9**60 ~ 2e-3. At 1.05 * 2/lambda_max the top factor is -1.1:
-    starting from 0, 96% of the distance lies along that eigenvector, so after 60
-    steps the distance is about 0.96 * 1.1**60 ~ 290 times what it was; the test
-    asks for 100.
+    kappa = 1.5), so 30 steps shrink the distance to the least-squares fit theta*
+    by at least 0.9**30 ~ 0.04. At 1.05 * 2/lambda_max the top factor is -1.1:
+    starting from 0, 96% of the distance lies along that eigenvector, so after 30
+    steps the distance is about 0.96 * 1.1**30 ~ 17 times what it was; the test
+    asks for 10.
     """
     rng = np.random.default_rng(5)
     x = rng.uniform(-1, 2, 9)
@@ -227,7 +227,7 @@ def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rat
     a, lam = design(x)
     best = np.linalg.lstsq(a, y, rcond=None)[0]
     critical = 2 / lam[-1]
-    steps, distance = 60, float(np.linalg.norm(best))  # from w = b = 0
+    steps, distance = 30, float(np.linalg.norm(best))  # from w = b = 0
 
     below = f"calculate_gradients {steps} times from w = b = 0 at 0.95 * {critical:.4g}"
     path, losses = run(learner, x, y, 0.95 * critical, steps)
@@ -244,9 +244,9 @@ def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rat
     above = f"calculate_gradients {steps} times from w = b = 0 at 1.05 * {critical:.4g}"
     path, _ = run(learner, x, y, 1.05 * critical, steps)
     final = float(np.linalg.norm(path[-1] - best))
-    expect_true(final >= 100 * distance,
+    expect_true(final >= 10 * distance,
                 f"After {steps} steps (w, b) was {show(path[-1])}, only {final:.3g} from the "
                 f"least-squares fit (it started {distance:.3g} away): above the critical rate "
-                "gradient descent overshoots further at every step and should be about 290 "
+                "gradient descent overshoots further at every step and should be about 17 "
                 "times further away. Is the step the full learning_rate * gradient, with the "
                 "2/N of the MSE's derivative?", call=above)

@@ -45,8 +45,8 @@ def test_y_hat_matches_the_seed(learner):
 def test_y_hat_matches_the_reference(learner, reference, sample):
     """y_hat is x_1*w1 + x_2*w2 + b for any inputs, weights as a list or an array."""
     x_1, x_2, _, w = sample
-    for weights in (w, np.array(w)):
-        got = learner.y_hat(x_1, x_2, weights)
+    both = (w, np.array(w))
+    for weights, got in zip(both, learner.y_hat.each((x_1, x_2, weights) for weights in both)):
         expect_close(got, reference.y_hat(x_1, x_2, weights), rtol=1e-12, atol=1e-12,
                      call=learner.y_hat, hint="The bias is the last weight, w[2].")
 
@@ -196,10 +196,9 @@ def test_adapt_weights_converges_below_and_diverges_above_the_critical_rate(lear
     with built_on_the_parts(learner):
         critical = 2 / (X1**2 + X2**2 + 1)
         start = np.array(W0)
-        losses = []
-        for epochs in range(0, 201, 25):
-            w = learner.adapt_weights(X1, X2, Y, start, epochs, alpha=0.95 * critical)
-            losses.append(loss(X1, X2, Y)(np.asarray(w, float)))
+        calls = [(X1, X2, Y, start, epochs, 0.95 * critical) for epochs in range(0, 201, 25)]
+        losses = [loss(X1, X2, Y)(np.asarray(w, float))
+                  for w in learner.adapt_weights.each(calls)]
         expect_true(all(b <= a + 1e-12 for a, b in zip(losses, losses[1:])) and losses[-1] < 1e-15,
                     f"At alpha = 0.95 * 2/6 the loss every 25 epochs was {show(losses)}: it "
                     "should fall steadily towards 0.", call=learner.adapt_weights)
