@@ -305,3 +305,16 @@ def test_class_grading_survives_hostile_submissions(tmp_path):
         assert (tmp_path / "results" / name / "results.json").exists()
     assert elapsed < 300
     assert f"[{len(folders)}/{len(folders)}]" in proc.stderr
+
+
+def test_a_reference_is_run_once_a_process_until_its_file_changes(tmp_path):
+    from gradkata.plugin import load_reference
+
+    (tmp_path / "solutions").mkdir()
+    source = tmp_path / "solutions" / "m.py"
+    source.write_text("VALUE = 1\n")
+    first = load_reference(tmp_path, "m", {})
+    assert load_reference(tmp_path, "m", {}) is first  # a second session reuses it
+    source.write_text("VALUE = 22\n")  # a new size, whatever the clock's resolution
+    again = load_reference(tmp_path, "m", {})
+    assert again is not first and again.VALUE == 22
