@@ -318,3 +318,13 @@ def test_a_reference_is_run_once_a_process_until_its_file_changes(tmp_path):
     source.write_text("VALUE = 22\n")  # a new size, whatever the clock's resolution
     again = load_reference(tmp_path, "m", {})
     assert again is not first and again.VALUE == 22
+
+
+def test_the_exercises_run_in_the_kata_s_order():
+    proc = run_pytest("--impl", "solutions", "--collect-only", "-q")
+    files = []
+    for line in proc.stdout.splitlines():
+        name = line.split("::")[0]
+        if "::" in line and name not in files:
+            files.append(name)
+    assert files == [f"tests/test_{name}.py" for name in catalog.NAMES], proc.stdout[-2000:]
