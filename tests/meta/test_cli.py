@@ -285,6 +285,13 @@ def test_plot_without_matplotlib_says_how_to_install_it(tmp_path):
 # watch
 
 
+def _hear_ctrl_c() -> None:
+    # A command started in the background by a shell without job control (as in
+    # `tox &` or a cron script) inherits Ctrl-C as ignored, and Python then never
+    # turns SIGINT into KeyboardInterrupt: give the watcher a terminal's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Watcher:
     """``gradkata watch`` in the background, its output collected line by line."""
 
@@ -293,7 +300,8 @@ class Watcher:
         env.pop("GRADKATA_IMPL", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "gradkata", "watch", *args],
                                      cwd=str(project), env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=_hear_ctrl_c if os.name == "posix" else None)
         self.lines: List[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
