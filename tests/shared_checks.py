@@ -5,6 +5,8 @@ failures.
 Not a test file: the graded files import it (pytest puts tests/ on sys.path).
 """
 
+import math
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -41,6 +43,17 @@ def thousandths(rng, shape, bound=3):
     """
     limit = int(bound * 1000)
     return rng.integers(-limit, limit + 1, size=shape) / 1000
+
+
+def best_fixed_rate(eigenvalues, distance, tolerance):
+    """Gradient descent's best fixed learning rate on a quadratic whose Hessian has
+    these eigenvalues (ascending), 2 / (lambda_min + lambda_max), and the steps it
+    needs to take an error of size ``distance`` below ``tolerance``: each step
+    shrinks every error mode by at least q = (kappa - 1)/(kappa + 1). Below the
+    critical rate 2 / lambda_max, so every step also lowers the loss."""
+    low, high = eigenvalues[0], eigenvalues[-1]
+    q = (high - low) / (high + low)
+    return 2 / (low + high), math.ceil(math.log(tolerance / distance) / math.log(q))
 
 
 def expect_losses(got, want, call, hint):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared_checks import expect_settled, fail, generator, pick, thousandths
+from shared_checks import best_fixed_rate, expect_settled, fail, generator, pick, thousandths
 
 from gradkata import gradcheck
 from gradkata.sandbox import single_number
@@ -171,9 +171,7 @@ def test_calculate_gradients_recovers_the_seeds_line(learner):
     w_true, b_true = rng.random(), rng.random()
     y = w_true * x + b_true
     _, lam = design(x)
-    lr = 2 / (lam[0] + lam[-1])
-    q = (lam[-1] - lam[0]) / (lam[-1] + lam[0])
-    epochs = math.ceil(math.log(1e-7 / math.hypot(w_true, b_true)) / math.log(q))
+    lr, epochs = best_fixed_rate(lam, math.hypot(w_true, b_true), 1e-7)
     path, _ = run(learner, x, y, lr, epochs)
     expect_settled(path[-1], np.array([w_true, b_true]), 1e-6,
                    f"calculate_gradients {epochs} times from w = b = 0.0 at learning_rate = "
@@ -196,9 +194,7 @@ def test_calculate_gradients_descends_to_the_least_squares_fit(learner):
     y = 1.5 * x - 0.5 + 0.3 * rng.standard_normal(8)
     a, lam = design(x)
     best = np.linalg.lstsq(a, y, rcond=None)[0]
-    lr = 2 / (lam[0] + lam[-1])
-    q = (lam[-1] - lam[0]) / (lam[-1] + lam[0])
-    epochs = math.ceil(math.log(1e-9 / np.linalg.norm(best)) / math.log(q))
+    lr, epochs = best_fixed_rate(lam, np.linalg.norm(best), 1e-9)
     path, losses = run(learner, x, y, lr, epochs)
     call = (f"calculate_gradients {epochs} times from w = b = 0.0 at learning_rate = {lr:.4g} "
             f"(N = {len(x)})")

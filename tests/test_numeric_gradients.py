@@ -1,12 +1,19 @@
 """Exercise 4, numeric_gradients (seeds 000 and 001): finite-difference steps on float32 weights."""
 
-import math
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared_checks import expect_losses, expect_settled, fail, generator, pick, thousandths
+from shared_checks import (
+    best_fixed_rate,
+    expect_losses,
+    expect_settled,
+    fail,
+    generator,
+    pick,
+    thousandths,
+)
 
 from gradkata.verdict import expect_close, expect_true, show
 
@@ -288,9 +295,7 @@ def test_update_weights_descends_to_the_least_squares_fit(learner):
     """
     hessian, best = hessian_and_fit(X_WELL, Y_WELL)
     lam = np.linalg.eigvalsh(hessian)
-    lr = 2 / (lam[0] + lam[-1])
-    q = (lam[-1] - lam[0]) / (lam[-1] + lam[0])
-    epochs = math.ceil(math.log(1e-5 / np.linalg.norm(best)) / math.log(q))
+    lr, epochs = best_fixed_rate(lam, np.linalg.norm(best), 1e-5)
     call = f"update_weights {epochs} times from W = b = 0 at lr = {lr:.4g}"
     path = epochs_of(learner, X_WELL, Y_WELL, lr, epochs)
     a = design(X_WELL)

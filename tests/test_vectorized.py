@@ -1,12 +1,20 @@
 """Exercise 3, vectorized (seed 002): forward, loss and backward with matrices."""
 
-import math
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared_checks import expect_losses, expect_settled, fail, generator, pick, seeds, thousandths
+from shared_checks import (
+    best_fixed_rate,
+    expect_losses,
+    expect_settled,
+    fail,
+    generator,
+    pick,
+    seeds,
+    thousandths,
+)
 
 from gradkata import gradcheck
 from gradkata.verdict import expect_close, expect_true, show
@@ -247,9 +255,7 @@ def test_backward_descends_to_the_least_squares_fit(learner):
     """
     x, y, a, best = seed_like_data()
     lam = np.linalg.eigvalsh(a.T @ a / len(x))
-    lr = 2 / (lam[0] + lam[-1])
-    q = (lam[-1] - lam[0]) / (lam[-1] + lam[0])
-    steps = math.ceil(math.log(1e-9 / np.linalg.norm(best)) / math.log(q))
+    lr, steps = best_fixed_rate(lam, np.linalg.norm(best), 1e-9)
     call = (f"backward {steps} times from w = 0, b = 0 at learning_rate = {lr:.4g} "
             "(N = 12, P = 3, k = 2)")
     path, losses = descent(learner, x, y, lr, steps)
