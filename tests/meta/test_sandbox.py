@@ -10,6 +10,7 @@ import pytest
 
 from gradkata import sandbox
 from gradkata.learner import LearnerModule
+from gradkata.probes import Probe
 from gradkata.sandbox import (
     BadReturn,
     ImportFailed,
@@ -19,7 +20,6 @@ from gradkata.sandbox import (
     NotStarted,
     Sandbox,
 )
-from gradkata.probes import Probe
 from gradkata.verdict import Mistake
 
 MODULE = '''
