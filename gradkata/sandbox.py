@@ -30,6 +30,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import jail
+
 OUTPUT_LIMIT = 4000  # characters of learner output kept per call
 MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up size
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
@@ -84,6 +86,10 @@ class LearnerCrash(LearnerAbort):
 
 class ImportFailed(LearnerAbort):
     """The learner's module could not be imported: none of its functions can run."""
+
+
+class IsolationFailed(LearnerAbort):
+    """The jail that isolation promised could not be built for this worker."""
 
 
 class BadReturn(LearnerAbort):
@@ -403,8 +409,26 @@ def _each(func: Callable[..., Any], calls: List[Any], formulas: bool, folder: st
     return results, None
 
 
-def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> None:
+def _measured_folders() -> List[str]:
+    """Where a coverage tool measuring this worker saves its data (the kata's own
+    measurements): the jail shows that folder writable, nothing else."""
+    coverage = sys.modules.get("coverage")
+    current = getattr(getattr(coverage, "Coverage", None), "current", None)
+    measuring = current() if current is not None else None
+    if measuring is None:
+        return []
+    return [os.path.dirname(os.path.abspath(measuring.config.data_file))]
+
+
+def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
+                 jailed: bool = False) -> None:
     _harden(memory_headroom)
+    if jailed:
+        try:
+            jail.enter(folder, _measured_folders())
+        except jail.JailError as exc:
+            _send(conn, ("jail-error", str(exc)))
+            return
     out = _CappedText(OUTPUT_LIMIT)
     sys.stdout = sys.stderr = out  # type: ignore[assignment]
     try:
@@ -728,7 +752,7 @@ class Sandbox:
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_worker_main,
-            args=(child, self.folder, self.module, MEMORY_HEADROOM),
+            args=(child, self.folder, self.module, MEMORY_HEADROOM, jail.status().jailed),
             daemon=True,
         )
         # multiprocessing re-imports the judge's __main__ (pytest's script) in
@@ -787,6 +811,12 @@ class Sandbox:
         except LearnerAbort as exc:
             self._import_problem = exc
             raise
+        if message[0] == "jail-error":
+            self.close()
+            self._import_problem = IsolationFailed(
+                f"gradkata could not isolate {self.module}.py here ({message[1]}), so it was "
+                "not run. This is not a fault of the code: tell whoever runs the grading.")
+            raise self._import_problem
         if message[0] == "import-error":
             self._keep_output(message[2])
             self.close()
