@@ -33,7 +33,7 @@ from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, 
 
 import pytest
 
-from . import catalog, sandbox, scoring
+from . import catalog, jail, sandbox, scoring
 from .learner import LearnerModule
 from .sandbox import LearnerAbort, LearnerError
 from .verdict import Mistake
@@ -63,6 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=IMPL_HELP + "; also GRADKATA_IMPL and the ini value gradkata_impl")
     parser.addini("gradkata_impl", IMPL_HELP + " (setting it makes this project a kata)",
                   default="")
+    group.addoption("--require-isolation", dest="gradkata_require_isolation",
+                    action="store_true", default=False,
+                    help="refuse to grade unless learner code runs in the operating system's "
+                         "jail (Linux namespaces); the report header says which is in force")
     group.addoption("--gradescope", dest="gradkata_gradescope", default=None, metavar="FILE",
                     help="write Gradescope's results.json to FILE")
     group.addoption("--gradkata-raw", dest="gradkata_raw", default=None, metavar="FILE",
@@ -161,6 +165,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "gradkata: pytest found no configuration: it took the folder after --impl for a "
             "test path. Join them with '=' (pytest --impl=FOLDER) or name the tests too "
             "(pytest --impl FOLDER tests), from the kata's folder.")
+    if config.getoption("gradkata_require_isolation") and not jail.status().jailed:
+        raise pytest.UsageError(
+            f"gradkata: --require-isolation, but learner code would run as {jail.status().text}. "
+            "Grade on Linux with user namespaces allowed (`unshare -Ur true` must succeed).")
     folder, label, source = resolve_impl(config)
     config.stash[_state_key] = _State(folder, label, source, Path(config.rootpath))
     _register_hypothesis_profiles(config)
@@ -185,11 +193,12 @@ def _freeze_what_exists(config: pytest.Config) -> None:
         config.add_cleanup(gc.unfreeze)
 
 
-def pytest_report_header(config: pytest.Config) -> Optional[str]:
+def pytest_report_header(config: pytest.Config) -> Optional[List[str]]:
     state = _state(config)
     if state is None:
         return None
-    return f"gradkata: grading {state.label} ({state.folder}), set by {state.source}"
+    return [f"gradkata: grading {state.label} ({state.folder}), set by {state.source}",
+            f"gradkata: isolation: {jail.status().text}"]
 
 
 # --------------------------------------------------------------------------

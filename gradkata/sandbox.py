@@ -38,6 +38,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Type
 
 import numpy as np
 
+from . import jail
 from .probes import Probe
 
 try:
@@ -99,6 +100,10 @@ class ImportFailed(LearnerAbort):
     """The learner's module could not be imported: none of its functions can run."""
 
 
+class IsolationFailed(LearnerAbort):
+    """The jail that isolation promised could not be built for this worker."""
+
+
 class BadReturn(LearnerAbort):
     """The function returned something that is not a plain value or array."""
 
@@ -122,6 +127,13 @@ class NotImported(NamedTuple):
 
     traceback: str
     printed: Printed
+
+
+class NotJailed(NamedTuple):
+    """worker -> judge, once, instead of Ready: the OS jail could not be built; the
+    worker exits without importing anything of the learner's."""
+
+    reason: str
 
 
 class Call(NamedTuple):
@@ -235,7 +247,8 @@ class Stop(NamedTuple):
 
 
 _FROM_WORKER: Dict[str, Type[Any]] = {m.__name__: m for m in (
-    Ready, NotImported, Callback, Return, Raise, Missing, Unsendable, EachResults, ChainResults)}
+    Ready, NotImported, NotJailed, Callback, Return, Raise, Missing, Unsendable, EachResults,
+    ChainResults)}
 _FROM_JUDGE: Dict[str, Type[Any]] = {
     m.__name__: m for m in (Call, Each, Chain, CallbackReturn, CallbackRaise, Stop)}
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
@@ -566,13 +579,31 @@ def _answer(conn: Any, mod: Any, message: Any, folder: str, out: _CappedText) ->
     return _run(conn, func, message, folder, out)
 
 
-def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> None:
+def _measured_folders() -> List[str]:
+    """Where a coverage tool measuring this worker saves its data (the kata's own
+    measurements): the jail shows that folder writable, nothing else."""
+    coverage = sys.modules.get("coverage")
+    current = getattr(getattr(coverage, "Coverage", None), "current", None)
+    measuring = current() if current is not None else None
+    if measuring is None:
+        return []
+    return [os.path.dirname(os.path.abspath(measuring.config.data_file))]
+
+
+def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
+                 jailed: bool = False) -> None:
     """The worker: import the learner's module, then answer calls until Stop."""
     _limit_resources(memory_headroom)
-    # The OS jail (gradkata/jail.py) is entered here, after the limits and before
-    # anything of the learner's is read; like everything the worker uses, it must
-    # be imported at the top of this module, not lazily.
     _fence()
+    # The OS jail: after the limits and before anything of the learner's is read.
+    # Like everything the worker uses, gradkata.jail is imported at the top of
+    # this module: once jailed, the worker cannot see the kata's folder.
+    if jailed:
+        try:
+            jail.enter(folder, _measured_folders())
+        except jail.JailError as exc:
+            _send(conn, NotJailed(str(exc)))
+            return
     out = _CappedText(OUTPUT_LIMIT)
     sys.stdout = sys.stderr = out  # type: ignore[assignment]
     try:
@@ -755,7 +786,7 @@ class Sandbox:
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_worker_main,
-            args=(child, self.folder, self.module, MEMORY_HEADROOM),
+            args=(child, self.folder, self.module, MEMORY_HEADROOM, jail.status().jailed),
             daemon=True,
         )
         # multiprocessing runs the judge's __main__ (pytest's or gradkata's
@@ -792,6 +823,12 @@ class Sandbox:
         except LearnerAbort as exc:
             self._import_problem = exc
             raise
+        if isinstance(message, NotJailed):
+            self.close()
+            self._import_problem = IsolationFailed(
+                f"gradkata could not isolate {self.module}.py here ({message.reason}), so it "
+                "was not run. This is not a fault of the code: tell whoever runs the grading.")
+            raise self._import_problem
         if isinstance(message, NotImported):
             self._keep_output(message.printed)
             self.close()
