@@ -873,6 +873,10 @@ class Sandbox:
             raise self._crashed(doing) from None
         try:
             return _decode(safe_loads(data), _FROM_WORKER)
+        except ValueError as exc:
+            # Not a message a worker sends: something in the worker wrote to the pipe.
+            self.close()
+            raise BadReturn(f"{_opening(doing)} sent the judge {exc}") from None
         except Exception as exc:  # noqa: BLE001
             # What came back holds something other than numbers and arrays: an object
             # of the learner's own class, say. The conversation is lost with it.
