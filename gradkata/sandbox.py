@@ -24,6 +24,7 @@ it needs) before the learner's module is imported.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import multiprocessing
@@ -110,7 +111,7 @@ class BadReturn(LearnerAbort):
 
 # --------------------------------------------------------------------------
 # The protocol. Every message is one of these; on the wire it is the tuple
-# (kind, *fields), pickled, with arrays packed (see below). The worker answers
+# (kind, *fields), pickled. The worker answers
 # each Call with exactly one of Return, Raise, Missing or Unsendable, after any
 # number of Callback / CallbackReturn / CallbackRaise exchanges; each Each with
 # EachResults and each Chain with ChainResults (or Missing, or Unsendable).
@@ -256,8 +257,7 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 def _send(conn: Any, message: Any) -> None:
     """Send a message (raises what pickle raises for a value that cannot be sent)."""
-    conn.send_bytes(pickle.dumps((type(message).__name__, *[pack(v) for v in message]),
-                                 protocol=_PROTOCOL))
+    conn.send_bytes(pickle.dumps((type(message).__name__, *message), protocol=_PROTOCOL))
 
 
 def _decode(data: Tuple[Any, ...], kinds: Dict[str, Type[Any]]) -> Any:
@@ -267,7 +267,7 @@ def _decode(data: Tuple[Any, ...], kinds: Dict[str, Type[Any]]) -> Any:
     kind = kinds[data[0]]
     if len(data) - 1 != len(kind._fields):
         raise ValueError(f"a {data[0]} message of the wrong length")
-    return kind(*[unpack(v) for v in data[1:]])
+    return kind(*data[1:])
 
 
 # --------------------------------------------------------------------------
@@ -298,66 +298,6 @@ class _SafeUnpickler(pickle.Unpickler):
 def safe_loads(data: bytes) -> Any:
     """Unpickle plain values, numpy arrays and numpy scalars, and nothing else."""
     return _SafeUnpickler(io.BytesIO(data)).load()
-
-
-# --------------------------------------------------------------------------
-# Arrays on the wire. Pickling a small array goes through its __reduce__, and
-# reading it back through three global lookups: several times the cost of its
-# bytes, paid for every argument of hundreds of calls in a row. Arrays and numpy
-# scalars of plain dtypes travel instead as tagged tuples of dtype, shape and
-# bytes, which pickle handles in C; anything else is pickled as it is (and, from
-# a worker, refused by safe_loads unless it is a plain value).
-
-_ARRAY = "\x00gradkata-array"
-_SCALAR = "\x00gradkata-scalar"
-_PLAIN_KINDS = frozenset("biufcSU")  # bool, integers, floats, complex, strings
-
-
-def pack(value: Any) -> Any:
-    """``value`` with every array and numpy scalar inside it (through tuples, lists
-    and dict values) replaced by a tagged tuple that :func:`unpack` turns back."""
-    kind = type(value)
-    if kind is np.ndarray:
-        if value.dtype.kind in _PLAIN_KINDS:
-            return (_ARRAY, value.dtype.str, value.shape, value.tobytes())
-        return value
-    if kind is tuple:
-        return tuple([pack(v) for v in value])
-    if kind is list:
-        return [pack(v) for v in value]
-    if kind is dict:
-        return {k: pack(v) for k, v in value.items()}
-    if isinstance(value, np.generic) and value.dtype.kind in _PLAIN_KINDS:
-        return (_SCALAR, value.dtype.str, value.tobytes())
-    return value
-
-
-def _plain_dtype(name: Any) -> Any:
-    dtype = np.dtype(name)
-    if dtype.kind not in _PLAIN_KINDS:
-        raise pickle.UnpicklingError(f"numpy array of dtype {dtype}")
-    return dtype
-
-
-def unpack(value: Any) -> Any:
-    """The inverse of :func:`pack`: fresh, writable arrays and numpy scalars."""
-    kind = type(value)
-    if kind is tuple:
-        if value and type(value[0]) is str:
-            if len(value) == 4 and value[0] == _ARRAY:
-                data = np.frombuffer(value[3], dtype=_plain_dtype(value[1]))
-                return data.reshape(value[2]).copy()
-            if len(value) == 3 and value[0] == _SCALAR:
-                data = np.frombuffer(value[2], dtype=_plain_dtype(value[1]))
-                if data.size != 1:
-                    raise pickle.UnpicklingError("a numpy scalar of the wrong size")
-                return data[0]
-        return tuple([unpack(v) for v in value])
-    if kind is list:
-        return [unpack(v) for v in value]
-    if kind is dict:
-        return {k: unpack(v) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------
@@ -501,6 +441,15 @@ def _with_functions(conn: Any, args: Any, kwargs: Dict[str, Any], callbacks: Tup
     return args, kwargs, recording
 
 
+def _snapshot(value: Any) -> Any:
+    """A copy of a result that later calls cannot change (the value itself if it
+    cannot be copied: sending it fails then)."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - a learner's object may refuse anything
+        return value
+
+
 def _raise_info(exc: BaseException, folder: str) -> Tuple[str, bool, str]:
     """(exc_type, not_implemented, text), as a Raise message carries them."""
     return (type(exc).__name__, isinstance(exc, NotImplementedError),
@@ -532,7 +481,7 @@ def _each(func: Callable[..., Any], each: Each, folder: str, out: _CappedText) -
         except BaseException as exc:  # noqa: BLE001 - report, whatever it is
             return EachResults(results, ("raise", index, _raise_info(exc, folder)), out.take())
         changed = _changes(args, {}, before, _fingerprints(args, {}))
-        results.append(pack((result, changed)))  # packed at once: later calls cannot change it
+        results.append(_snapshot((result, changed)))
     return EachResults(results, None, out.take())
 
 
@@ -551,13 +500,13 @@ def _chain(func: Callable[..., Any], chain: Chain, folder: str, out: _CappedText
         except BaseException as exc:  # noqa: BLE001 - report, whatever it is
             return ChainResults(results, ("raise", step, _raise_info(exc, folder)), out.take())
         after = _fingerprints(args, kwargs)
-        results.append(pack(result))  # packed at once: later calls cannot change it
+        results.append(_snapshot(result))
         changed = _changes(args, kwargs, before, after)
         if changed:
             return ChainResults(results, ("changed", step, changed), out.take())
         if step + 1 < chain.steps:
             try:
-                args = feed_arguments(feed, args, unpack(results[-1]))
+                args = feed_arguments(feed, args, _snapshot(result))
             except Exception as exc:  # noqa: BLE001
                 return ChainResults(results, ("feed", step, f"{type(exc).__name__}: {exc}"),
                                     out.take())
