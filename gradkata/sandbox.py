@@ -3,7 +3,7 @@
 The judge (the pytest process that holds the expected values, the comparisons
 and the score) never executes learner code. Each exercise module is imported
 in its own worker process, a child of multiprocessing's fork server that holds
-only numpy and this module; a call sends the arguments down a pipe and reads
+only numpy, gradkata.probes, gradkata.jail and this module; a call sends the arguments down a pipe and reads
 back the return value. So whatever the learner's code does (loop forever,
 call ``os._exit(0)``, monkeypatch numpy or pytest, print megabytes, ask for
 terabytes) happens in the worker and costs at most that call.
@@ -17,9 +17,10 @@ run code in the judge. The judge's own functions passed as arguments (``f`` in
 the pipe. A :class:`gradkata.probes.Probe` is run in the worker instead, from
 the trusted module :mod:`gradkata.probes`.
 
-This module imports only the standard library, numpy and gradkata.probes: it
-is also what the worker process runs, and the worker has it (and everything
-it needs) before the learner's module is imported.
+This module imports only the standard library, numpy, gradkata.probes and
+gradkata.jail, all at the top: it is also what the worker process runs, and the
+worker has it (and everything it needs) before the jail hides the kata's
+folder and before the learner's module is imported.
 """
 
 from __future__ import annotations
