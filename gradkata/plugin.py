@@ -1,11 +1,9 @@
 """The kata's pytest plugin: which implementation is graded, points, and kind reports.
 
-Registered as a pytest plugin by gradkata's entry point, so that ``--impl``
-is known before pytest looks for its configuration (``pytest --impl
-/elsewhere/submission`` must not make pytest take that folder for a test
-path). It stays inert in any project that does not ask for it: it acts only
-when ``--impl`` or ``GRADKATA_IMPL`` is given or the ini file sets
-``gradkata_impl``, as the kata's pyproject.toml does.
+Registered by gradkata's pytest entry point (:mod:`gradkata.entry`, which also
+holds the command-line options) only in a kata run: when ``--impl`` or
+``GRADKATA_IMPL`` is given or the ini file sets ``gradkata_impl``, as the
+kata's pyproject.toml does.
 
 - ``--impl`` / ``GRADKATA_IMPL`` / ini ``gradkata_impl`` (first found wins):
   ``exercises`` (the default), ``solutions``, or a folder of the six modules.
@@ -38,9 +36,6 @@ from .learner import LearnerModule
 from .sandbox import LearnerAbort, LearnerError
 from .verdict import Mistake
 
-IMPL_HELP = ("which implementation to grade: 'exercises' (default), 'solutions', "
-             "or a folder holding the six exercise modules")
-
 _state_key = pytest.StashKey["_State"]()
 
 
@@ -55,22 +50,6 @@ class _State:
         self.references: Dict[str, ModuleType] = {}
         self.launched: Dict[str, sandbox.Sandbox] = {}  # workers started ahead of their tests
         self.started = time.monotonic()
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("gradkata")
-    group.addoption("--impl", dest="gradkata_impl", default=None, metavar="FOLDER",
-                    help=IMPL_HELP + "; also GRADKATA_IMPL and the ini value gradkata_impl")
-    parser.addini("gradkata_impl", IMPL_HELP + " (setting it makes this project a kata)",
-                  default="")
-    group.addoption("--require-isolation", dest="gradkata_require_isolation",
-                    action="store_true", default=False,
-                    help="refuse to grade unless learner code runs in the operating system's "
-                         "jail (Linux namespaces); the report header says which is in force")
-    group.addoption("--gradescope", dest="gradkata_gradescope", default=None, metavar="FILE",
-                    help="write Gradescope's results.json to FILE")
-    group.addoption("--gradkata-raw", dest="gradkata_raw", default=None, metavar="FILE",
-                    help="write the per-test results as JSON to FILE (for gradkata grade)")
 
 
 def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
@@ -143,11 +122,6 @@ def _fix_hypothesis_seed(config: pytest.Config) -> None:
         pass  # hypothesis's pytest plugin is not loaded: nothing reads the option
 
 
-def _active(config: pytest.Config) -> bool:
-    return bool(config.getoption("gradkata_impl") or os.environ.get("GRADKATA_IMPL")
-                or config.getini("gradkata_impl"))
-
-
 def _state(config: pytest.Config) -> Optional[_State]:
     return config.stash.get(_state_key, None)
 
@@ -156,8 +130,6 @@ def _state(config: pytest.Config) -> Optional[_State]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): what a graded test is worth")
     config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
-    if not _active(config):
-        return  # not a kata: leave this pytest run alone
     if config.inipath is None and config.getoption("gradkata_impl"):
         # pytest looks for its configuration before it knows --impl takes a value,
         # so `--impl /elsewhere/folder` alone made it search from that folder.
