@@ -420,8 +420,25 @@ def _measured_folders() -> List[str]:
     return [os.path.dirname(os.path.abspath(measuring.config.data_file))]
 
 
+def _close_all_but(keep: int) -> None:
+    """Close every file descriptor but the standard three and ``keep``."""
+    try:
+        open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc (not Linux): the usual range
+        open_fds = list(range(3, 256))
+    for fd in open_fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the listing's own descriptor, already closed
+
+
 def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
                  jailed: bool = False) -> None:
+    # Nothing inherited from the fork server (its alive pipe, the resource tracker's
+    # pipe, ...) reaches learner code: only the pipe to the judge stays open.
+    _close_all_but(conn.fileno())
     _harden(memory_headroom)
     if jailed:
         try:
