@@ -351,7 +351,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except ImportError:
         complain('gradkata watch needs watchfiles, an optional extra. Install it with\n'
                  '    pip install "gradkata[watch]"\n'
-                 'or, in a clone of the kata, pip install -e ".[watch]"')
+                 'or, in a clone of the kata, pip install -e ".[learn]"')
         return 1
     root, impl = project(args)
     style = Style()

@@ -33,7 +33,7 @@ LOSS_FIGSIZE = (8.0, 5.0)  # 800 x 500 px
 INSTALL = ('Plots need matplotlib, an optional extra of gradkata. Install it with\n'
            '    pip install "gradkata[plots]"\n'
            'or, in a clone of the kata,\n'
-           '    pip install -e ".[plots]"')
+           '    pip install -e ".[learn]"')
 
 # Seed 001: fit y = 3x from four points, starting from zero float32 weights.
 SEED_001_X = [[1], [2], [3], [4]]
