@@ -1,6 +1,7 @@
 """The instructor's tools around the suite: the Gradescope bundle, gradkata grade's
 edges, and the plugin's behaviour outside a kata."""
 
+import json
 import stat
 import subprocess
 import sys
@@ -147,3 +148,85 @@ def test_not_graded_here(reference):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--impl", "solutions",
                                            "test_private.py")
     assert "4/5" in result.stdout.str()
+
+
+def _tiny_kata(pytester, y_hat_body="    return x_1 * w[0] + x_2 * w[1] + w[2]\n"):
+    """A kata of one exercise whose graded folder holds ``y_hat_body``."""
+    (pytester.path / "solutions").mkdir()
+    (pytester.path / "solutions" / "single_neuron.py").write_text(
+        "def y_hat(x_1, x_2, w):\n    return x_1 * w[0] + x_2 * w[1] + w[2]\n")
+    (pytester.path / "graded").mkdir()
+    (pytester.path / "graded" / "single_neuron.py").write_text(
+        "def y_hat(x_1, x_2, w):\n" + y_hat_body)
+    pytester.makeini("[pytest]\ngradkata_impl = graded\n")
+
+
+# A private test file: hidden by default, one test of it shown after the due date.
+PRIVATE_TESTS = """
+import pytest
+pytestmark = [pytest.mark.exercise("single_neuron"), pytest.mark.visibility("hidden")]
+
+def test_y_hat_at_the_secret_point_4242(learner, reference):
+    got, want = learner.y_hat(4242.5, 1, [1, 1, 1]), reference.y_hat(4242.5, 1, [1, 1, 1])
+    assert got == want, f"y_hat(4242.5, ...) returned {got}, expected {want}"
+
+@pytest.mark.visibility("after_due_date")
+def test_y_hat_later(learner):
+    assert learner.y_hat(0, 0, [0, 0, 5]) == 5
+
+@pytest.mark.visibility("visible")
+def test_y_hat_at_once(learner):
+    assert learner.y_hat(1, 1, [1, 1, 1]) == 3
+"""
+
+
+def test_visibility_reaches_results_and_a_hidden_test_says_only_what_failed(pytester):
+    _tiny_kata(pytester, "    print('saw', x_1)\n    return x_1 * w[0] + x_2 * w[1]\n")
+    pytester.makepyfile(test_private=PRIVATE_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--gradescope", "gs.json",
+                                           "--gradkata-raw", "raw.json")
+    result.assert_outcomes(failed=3)
+    data = json.loads((pytester.path / "gs.json").read_text())
+    by_visibility = {t["visibility"]: t for t in data["tests"]}
+    assert set(by_visibility) == {"hidden", "after_due_date", "visible"}
+    hidden = by_visibility["hidden"]
+    assert hidden["status"] == "failed" and hidden["score"] == 0
+    assert hidden["output"] == "A hidden test of exercise 1 (single_neuron) failed."
+    assert hidden["name"] == "single_neuron: hidden test 1"
+    # The secret input shows nowhere in what Gradescope gets, not even in the top-level
+    # output; the tests shown later or at once keep their messages and what was printed.
+    assert "4242" not in json.dumps(data)
+    assert "assert 0 == 5" in by_visibility["after_due_date"]["output"]
+    assert "saw 1" in by_visibility["visible"]["output"]
+    assert "2 more tests are graded but not shown here" in data["output"]
+    # The raw results (for the instructor) keep everything.
+    raw = json.loads((pytester.path / "raw.json").read_text())["results"]
+    assert [r["visibility"] for r in raw] == ["visible", "after_due_date", "hidden"]
+    assert "4242.5" in raw[2]["message"]
+
+
+def test_hidden_tests_run_after_the_visible_ones(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private=PRIVATE_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    names = [line.split("::")[1].split()[0] for line in result.stdout.lines
+             if "test_private.py::" in line and ("PASSED" in line or "FAILED" in line)]
+    assert names == ["test_y_hat_at_once", "test_y_hat_later",
+                     "test_y_hat_at_the_secret_point_4242"]
+
+
+def test_a_bad_visibility_is_a_usage_error_naming_the_test(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private="""
+import pytest
+pytestmark = pytest.mark.exercise("single_neuron")
+
+@pytest.mark.visibility("secret")
+def test_y_hat(learner):
+    assert learner.y_hat(1, 1, [1, 1, 1]) == 3
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_private.py::test_y_hat is marked visibility('secret');"
+                                 " the marker takes one of 'hidden', 'after_due_date',"
+                                 " 'after_published', 'visible'.*"])
