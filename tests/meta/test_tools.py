@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gradkata import bundle, classgrade, scoring
+from gradkata import bundle, catalog, classgrade, scoring
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
@@ -39,8 +39,8 @@ def test_the_gradescope_bundle_holds_the_kata_and_two_runnable_scripts(tmp_path)
     assert {"pyproject.toml", "gradkata/plugin.py", "tests/test_vectorized.py",
             "solutions/vectorized.py"} <= names
     assert not any(n.startswith("tests/meta/") or "__pycache__" in n for n in names)
-    assert "--gradescope \"$results\"" in runner and "timeout=5" in runner
-    assert "GRADKATA_SANDBOX_USER=student" in runner
+    assert "-m gradkata.autograder --timeout 5" in runner
+    assert 'GRADKATA_SANDBOX_USER="${GRADKATA_SANDBOX_USER:-student}"' in runner
 
 
 def test_the_bundle_wants_a_zip_name(tmp_path):
@@ -80,6 +80,20 @@ def test_a_grading_error_reaches_the_csv_and_results(tmp_path):
     assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("carol,0,100,0,")
     assert "Grading error: the judge broke" in (
         tmp_path / "results" / "carol" / "results.json").read_text()
+
+
+def test_class_grading_results_keep_a_hidden_test_hidden(tmp_path):
+    hidden = scoring.TestResult("t::p", "test_private_4242", "vectorized", 2, "failed",
+                                "forward(4242) returned 1, expected 2", "printed 4242",
+                                visibility="hidden")
+    graded = classgrade.Graded("dan", str(tmp_path), [hidden], 1.0)
+    classgrade.write_results(str(tmp_path / "results"), [graded])
+    text = (tmp_path / "results" / "dan" / "results.json").read_text()
+    [test] = json.loads(text)["tests"]
+    assert test["visibility"] == "hidden" and test["name"] == "vectorized: hidden test 1"
+    number = next(e.number for e in catalog.EXERCISES if e.name == "vectorized")
+    assert test["output"] == f"A hidden test of exercise {number} (vectorized) failed."
+    assert "4242" not in text
 
 
 def test_scores_and_next_steps_follow_the_outcomes():
@@ -191,7 +205,8 @@ def test_visibility_reaches_results_and_a_hidden_test_says_only_what_failed(pyte
     assert set(by_visibility) == {"hidden", "after_due_date", "visible"}
     hidden = by_visibility["hidden"]
     assert hidden["status"] == "failed" and hidden["score"] == 0
-    assert hidden["output"] == "A hidden test of exercise 1 (single_neuron) failed."
+    number = next(e.number for e in catalog.EXERCISES if e.name == "single_neuron")
+    assert hidden["output"] == f"A hidden test of exercise {number} (single_neuron) failed."
     assert hidden["name"] == "single_neuron: hidden test 1"
     # The secret input shows nowhere in what Gradescope gets, not even in the top-level
     # output; the tests shown later or at once keep their messages and what was printed.
