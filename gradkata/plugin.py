@@ -531,7 +531,9 @@ def _record(result: scoring.TestResult, report: pytest.TestReport) -> None:
         result.status = "passed"
     elif report.skipped and result.status == "not run":
         result.status = "skipped"
-        result.message = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        # (path, line, reason); a list once pytest-xdist has carried it over
+        longrepr = report.longrepr
+        result.message = str(longrepr[-1]) if isinstance(longrepr, (tuple, list)) else ""
     elif report.failed and result.status in ("not run", "passed"):
         result.status = getattr(report, "gradkata_status", "failed")
         # The failure itself, not report.longreprtext: under xdist that opens with
