@@ -150,9 +150,11 @@ def copy_modules(upload: Path, choices: List[Choice], work: Path) -> None:
 def grade(source: Path, work: Path, raw_results: Path, timeout: float) -> dict:
     """Run the suite on ``work``; the results pytest wrote, or GraderFailed."""
     env = {k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"}
+    per_test = raw_results.with_name("pytest-per-test.json")
     proc = subprocess.run(
         [sys.executable, "-I", "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--impl={work}",
-         "--gradescope", str(raw_results), "-o", f"timeout={timeout:g}", "tests"],
+         "--gradescope", str(raw_results), "--gradkata-raw", str(per_test),
+         "-o", f"timeout={timeout:g}", "tests"],
         cwd=source, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(proc.stdout, flush=True)  # for the instructor, in Gradescope's results/stdout
     if proc.returncode not in (0, 1):
@@ -160,10 +162,19 @@ def grade(source: Path, work: Path, raw_results: Path, timeout: float) -> dict:
                            "it graded; anything else, that it could not)")
     try:
         data = json.loads(raw_results.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        results = json.loads(per_test.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError) as exc:
         raise GraderFailed(f"pytest wrote no readable results ({exc})") from None
+    finally:
+        per_test.unlink(missing_ok=True)
     if not data.get("tests"):
         raise GraderFailed("pytest graded no test")
+    # A test the grader could not run (the sandbox could not isolate the student's
+    # code, say) says nothing of the student's work.
+    broken = [r for r in results if r["status"] == "grader error"]
+    if broken:
+        raise GraderFailed(f"{len(broken)} tests could not be run by the grader, the first "
+                           f"({broken[0]['nodeid']}) with: {broken[0]['message'][-500:]}")
     return data
 
 
