@@ -2,6 +2,7 @@
 edges, and the plugin's behaviour outside a kata."""
 
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gradkata import bundle, catalog, classgrade, scoring
+from gradkata import autograder, bundle, catalog, classgrade, scoring
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
@@ -245,3 +246,49 @@ def test_y_hat(learner):
     result.stderr.fnmatch_lines(["*test_private.py::test_y_hat is marked visibility('secret');"
                                  " the marker takes one of 'hidden', 'after_due_date',"
                                  " 'after_published', 'visible'.*"])
+
+
+def test_the_autograder_picks_the_shallowest_copy_then_the_first_by_path(tmp_path):
+    upload = tmp_path / "upload"
+    for rel in ("hw/b/vectorized.py", "hw/a/vectorized.py", "deep/er/est/vectorized.py",
+                "__MACOSX/vectorized.py", ".git/single_neuron.py", "hw/single_neuron.py"):
+        (upload / rel).parent.mkdir(parents=True, exist_ok=True)
+        (upload / rel).write_text("")
+    (upload / "loop_gradients.py").symlink_to(tmp_path / "elsewhere.py")
+    choices = {c.module: c for c in autograder.choose(upload)}
+    assert (choices["vectorized"].graded, choices["vectorized"].ignored) == (
+        "hw/a/vectorized.py", ["hw/b/vectorized.py", "deep/er/est/vectorized.py"])
+    assert (choices["single_neuron"].graded, choices["single_neuron"].ignored) == (
+        "hw/single_neuron.py", [])
+    assert (choices["loop_gradients"].graded, choices["loop_gradients"].links) == (
+        None, ["loop_gradients.py"])
+    note = autograder.upload_note(list(choices.values()))
+    assert "vectorized.py: hw/a/vectorized.py; also found and ignored: hw/b/vectorized.py, " \
+           "deep/er/est/vectorized.py" in note
+    assert "the copy nearest the top of the upload" in note
+
+
+def _fake_pytest(monkeypatch, status, tests, per_test):
+    """Make autograder.grade's pytest a stand-in that writes the given results."""
+    def run(args, **kwargs):
+        gradescope = Path(args[args.index("--gradescope") + 1])
+        gradescope.write_text(json.dumps({"score": 0, "tests": tests}))
+        raw = Path(args[args.index("--gradkata-raw") + 1])
+        raw.write_text(json.dumps({"results": per_test}))
+        return subprocess.CompletedProcess(args, status, stdout="(pytest's output)")
+    monkeypatch.setattr(autograder.subprocess, "run", run)
+
+
+def test_the_autograder_scores_only_what_the_grader_could_run(tmp_path, monkeypatch):
+    test = {"name": "t", "score": 0, "max_score": 1}
+    ran = {"nodeid": "t", "status": "failed", "message": "wrong"}
+    _fake_pytest(monkeypatch, 1, [test], [ran])
+    assert autograder.grade(tmp_path, tmp_path, tmp_path / "r.json", 5)["tests"] == [test]
+    for status, tests, per_test, why in [
+            (2, [test], [ran], "pytest ended with status 2"),
+            (1, [], [], "pytest graded no test"),
+            (1, [test], [dict(ran, status="grader error", message="no jail here")],
+             "1 tests could not be run by the grader, the first (t) with: no jail here")]:
+        _fake_pytest(monkeypatch, status, tests, per_test)
+        with pytest.raises(autograder.GraderFailed, match=re.escape(why)):
+            autograder.grade(tmp_path, tmp_path, tmp_path / "r.json", 5)
