@@ -152,7 +152,7 @@ def grade(source: Path, work: Path, raw_results: Path, timeout: float) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"}
     per_test = raw_results.with_name("pytest-per-test.json")
     proc = subprocess.run(
-        [sys.executable, "-I", "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--impl={work}",
+        [sys.executable, "-I", "-m", "pytest", "-p", "no:cacheprovider", f"--impl={work}",
          "--gradescope", str(raw_results), "--gradkata-raw", str(per_test),
          "-o", f"timeout={timeout:g}", "tests"],
         cwd=source, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
