@@ -196,7 +196,12 @@ def run(root: Path, user: str, timeout: float) -> int:
         choices = choose(root / "submission")
         copy_modules(root / "submission", choices, work)
         data = grade(root / "source", work, raw_results, timeout)
-        data["output"] = upload_note(choices) + "\n\n" + data.get("output", "")
+        # The note replaces the plugin's "gradkata: graded <folder>/" line, whose
+        # folder is this run's temporary copy, meaningless to the student.
+        table = data.get("output", "")
+        if table.startswith("gradkata: graded "):
+            table = table.partition("\n")[2]
+        data["output"] = upload_note(choices) + "\n\n" + table
         write_atomically(results, data)
         return 0
     except GraderFailed as exc:

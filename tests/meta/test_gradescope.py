@@ -213,6 +213,7 @@ def test_a_correct_upload_gets_every_point_with_the_private_test_hidden(autograd
     assert "Files graded from your upload:\n  single_neuron.py: single_neuron.py\n" \
         in data["output"]
     assert "also found" not in data["output"]
+    assert "gradkata-upload-" not in data["output"]  # the grader's temporary folder
 
 
 def test_a_broken_module_fails_with_messages_and_the_hidden_test_keeps_its_secret(autograder):
