@@ -37,6 +37,7 @@ MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
 DEFAULT_CALL_SECONDS = 10.0  # limit for a call made outside a timed test
 
+_PR_SET_DUMPABLE = 4  # prctl(2)
 _CALLBACK_MARK = "\x00gradkata-callback:"
 _FORMULA = "\x00gradkata-formula"
 # Modules a learner's code may not import: the reference, and the grader itself.
@@ -90,6 +91,10 @@ class ImportFailed(LearnerAbort):
 
 class IsolationFailed(LearnerAbort):
     """The jail that isolation promised could not be built for this worker."""
+
+    # Not the learner's failure: the Gradescope autograder reports a failed grader
+    # rather than score a run that has one.
+    status = "grader error"
 
 
 class BadReturn(LearnerAbort):
@@ -256,6 +261,12 @@ def _harden(memory_headroom: int) -> None:
         os.setgroups([])
         os.setgid(entry.pw_gid)
         os.setuid(entry.pw_uid)
+        # Changing uid made the process undumpable, which leaves its /proc/self
+        # files root's: the jail could not write its user namespace's uid map
+        # there. Dumpable again, the worker's /proc files are the user's own.
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
     for name in list(sys.modules):
         if name.split(".")[0] in _FORBIDDEN:
             del sys.modules[name]
