@@ -3,10 +3,11 @@
 The judge (the pytest process that holds the expected values, the comparisons
 and the score) never executes learner code. Each exercise module is imported
 in its own worker process, a child of multiprocessing's fork server that holds
-only numpy, gradkata.probes, gradkata.jail and this module; a call sends the arguments down a pipe and reads
-back the return value. So whatever the learner's code does (loop forever,
-call ``os._exit(0)``, monkeypatch numpy or pytest, print megabytes, ask for
-terabytes) happens in the worker and costs at most that call.
+only numpy, gradkata.probes, gradkata.jail and this module; a call sends the
+arguments down a pipe and reads back the return value. So whatever the
+learner's code does (loop forever, call ``os._exit(0)``, monkeypatch numpy or
+pytest, print megabytes, ask for terabytes) happens in the worker and costs at
+most that call.
 
 The two sides talk in the messages defined under "The protocol" below, one
 NamedTuple per kind; docs/maintainers.md walks through a call, a callback, a
@@ -26,6 +27,7 @@ folder and before the learner's module is imported.
 from __future__ import annotations
 
 import copy
+import ctypes
 import importlib.util
 import io
 import multiprocessing
@@ -53,6 +55,7 @@ MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
 DEFAULT_CALL_SECONDS = 10.0  # limit for a call made outside a timed test
 
+_PR_SET_DUMPABLE = 4  # prctl(2)
 # Modules a learner's code may not import: the reference, and the grader itself.
 _FORBIDDEN = ("solutions", "gradkata", "_gradkata_reference", "tests", "conftest")
 
@@ -104,6 +107,10 @@ class ImportFailed(LearnerAbort):
 
 class IsolationFailed(LearnerAbort):
     """The jail that isolation promised could not be built for this worker."""
+
+    # Not the learner's failure: the Gradescope autograder reports a failed grader
+    # rather than score a run that has one.
+    status = "grader error"
 
 
 class BadReturn(LearnerAbort):
@@ -373,6 +380,10 @@ def _fence() -> None:
         os.setgroups([])
         os.setgid(entry.pw_gid)
         os.setuid(entry.pw_uid)
+        # Changing uid made the process undumpable, which leaves its /proc/self
+        # files root's: the jail could not write its user namespace's uid map
+        # there. Dumpable again, the worker's /proc files are the user's own.
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
     for name in list(sys.modules):
         if name.split(".")[0] in _FORBIDDEN:
             del sys.modules[name]
@@ -540,9 +551,26 @@ def _measured_folders() -> List[str]:
     return [os.path.dirname(os.path.abspath(measuring.config.data_file))]
 
 
+def _close_all_but(keep: int) -> None:
+    """Close every file descriptor but the standard three and ``keep``."""
+    try:
+        open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc (not Linux): the usual range
+        open_fds = list(range(3, 256))
+    for fd in open_fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the listing's own descriptor, already closed
+
+
 def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
                  jailed: bool = False) -> None:
     """The worker: import the learner's module, then answer calls until Stop."""
+    # Nothing inherited from the fork server (its alive pipe, the resource tracker's
+    # pipe, ...) reaches learner code: only the pipe to the judge stays open.
+    _close_all_but(conn.fileno())
     _limit_resources(memory_headroom)
     _fence()
     # The OS jail: after the limits and before anything of the learner's is read.

@@ -223,3 +223,26 @@ def test_with_the_jail_the_header_names_it():
                           cwd=ROOT, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "gradkata: isolation: namespaces" in proc.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list descriptors")
+def test_learner_code_holds_no_descriptor_but_the_pipe_to_its_judge(tmp_path):
+    from gradkata.sandbox import Sandbox
+
+    (tmp_path / "m.py").write_text(
+        "import os\n"
+        "def held():\n"
+        "    out = []\n"
+        "    for fd in os.listdir('/proc/self/fd'):\n"
+        "        try:\n"
+        "            out.append(os.readlink('/proc/self/fd/' + fd))\n"
+        "        except OSError:\n"
+        "            pass  # the listing's own descriptor\n"
+        "    return out\n")
+    box = Sandbox(str(tmp_path), "m")
+    try:
+        held, _ = box.call("held", (), {}, "running m.held()")
+    finally:
+        box.close()
+    channels = [target for target in held if target != "/dev/null"]
+    assert len(channels) == 1 and channels[0].startswith(("socket:", "pipe:")), held
