@@ -421,16 +421,19 @@ def for_pytest(folder: Path, config: Any) -> Path:
         raise pytest.UsageError(f"gradkata: {exc}") from None
 
 
-def kernel_modules(cells: Sequence[str], target: Path) -> List[str]:
+def kernel_modules(cells: Sequence[str], target: Path, always: Sequence[str] = ()) -> List[str]:
     """Write the modules of the functions the ``cells`` (a kernel's history) define into
     ``target``; returns the exercises written. Each exercise's module holds every import,
-    its own functions and the helpers (defs that are no exercise's function)."""
+    its own functions and the helpers (defs that are no exercise's function). The
+    exercises ``always`` get a module even if no cell defined their functions: then
+    each is a stub, so the check says which function to write, not which file is missing."""
     kept = [piece for number, source in enumerate(cells, 1)
             for piece in pieces(source, f"cell run {number}", False)]
     owner = {f: e.name for e in catalog.EXERCISES for f in e.functions}
     written = []
     for exercise in catalog.EXERCISES:
-        if not any(owner.get(p.defines or "") == exercise.name for p in kept):
+        if exercise.name not in always and not any(owner.get(p.defines or "") == exercise.name
+                                                   for p in kept):
             continue
         mine = [p for p in kept if p.defines is None or owner.get(p.defines, exercise.name)
                 == exercise.name]
@@ -581,12 +584,12 @@ def check(exercise: str, time_limit: Optional[float] = None, plot: bool = True) 
     try:
         folder = scratch / "modules"
         folder.mkdir()
-        written = kernel_modules(cells, folder)
+        written = kernel_modules(cells, folder, always=[entry.name])
         impl = progress.Impl(str(folder), folder, "this notebook: ", "the notebook's kernel")
         run = progress.run_suite(root, impl, [entry.name], time_limit)
         report = Report(entry, written, run)
-        if (plot and run.ok and entry.name in LOSS_PLOTTED and entry.name in written
-                and report.status.state != "not started"):
+        if plot and run.ok and entry.name in LOSS_PLOTTED and report.status.state not in (
+                "not started", "no tests"):
             report.plot_png, report.plot_note = _loss_plot(root, folder, entry.name)
         return report
     finally:

@@ -169,6 +169,20 @@ def test_a_kernel_writes_the_modules_of_the_exercises_it_defined(tmp_path):
     assert "def critical_learning_rate" not in (tmp_path / "single_neuron.py").read_text()
 
 
+def test_the_checked_exercise_gets_a_module_of_stubs_when_no_cell_defined_it(tmp_path):
+    assert notebooks.kernel_modules(["import numpy as np"], tmp_path, always=["vectorized"]) \
+        == ["vectorized"]
+    text = (tmp_path / "vectorized.py").read_text()
+    assert 'raise NotImplementedError("vectorized.backward: not started")' in text
+
+
+def test_the_check_needs_a_kernel_and_a_known_exercise():
+    with pytest.raises(ValueError, match="there is no exercise 'seven'"):
+        notebooks.check("seven")
+    with pytest.raises(RuntimeError, match="Jupyter"):
+        notebooks.check("single_neuron")
+
+
 def test_a_folder_of_modules_is_graded_as_it_is(tmp_path):
     (tmp_path / "single_neuron.py").write_text("")
     assert notebooks.modules_from(tmp_path) == tmp_path
@@ -263,7 +277,7 @@ def _run_in_kernel(entry: catalog.Exercise, extra_cells: List[str]) -> List[str]
             cell = _code_cell(source)
             nb.cells.append(cell)
             client.execute_cell(cell, len(nb.cells) - 1)
-            if "check" in source:
+            if "gradkata check" in source or "gradkata.check(" in source:
                 shown.append(_html(cell))
     return shown
 
@@ -324,3 +338,27 @@ def test_the_checks_that_draw_a_loss_curve_are_the_exercises_plots_can_draw():
     from gradkata import plots
 
     assert set(notebooks.LOSS_PLOTTED) == set(plots.LOSS_SETUPS)
+
+
+# --------------------------------------------------------------------------
+# gradkata notebooks
+
+
+def test_gradkata_notebooks_says_what_to_install_without_jupyterlab(monkeypatch, capsys):
+    from gradkata import cli
+
+    monkeypatch.setitem(sys.modules, "jupyterlab", None)  # import jupyterlab fails
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["notebooks"]) == 1
+    assert 'python -m pip install -e ".[notebooks]"' in capsys.readouterr().err
+
+
+def test_gradkata_notebooks_starts_jupyterlab_in_the_notebooks_folder(monkeypatch):
+    from gradkata import cli
+
+    started = []
+    monkeypatch.setitem(sys.modules, "jupyterlab", type(sys)("jupyterlab"))
+    monkeypatch.setattr(subprocess, "call", lambda cmd, cwd: started.append((cmd, cwd)) or 0)
+    monkeypatch.chdir(ROOT / "tests")
+    assert cli.main(["notebooks"]) == 0
+    assert started == [([sys.executable, "-m", "jupyter", "lab"], str(NOTEBOOKS))]
