@@ -56,9 +56,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import authoring, catalog
 
@@ -261,6 +261,7 @@ class _Piece:
 
     cell: str  # how the cell is named in the module's comments
     text: str
+    line: int = 1  # where it starts in its cell
     defines: Optional[str] = None  # the def's (or class's) name
     future: bool = False  # a ``from __future__`` import: it must open the module
     broken: bool = False
@@ -304,11 +305,11 @@ def pieces(source: str, cell: str, keep_broken: bool) -> List[_Piece]:
                 continue
             text = ast.get_source_segment(code, node) or ""
             future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
-            found.append(_Piece(cell, text, future=future))
+            found.append(_Piece(cell, text, node.lineno, future=future))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             first = min([d.lineno for d in node.decorator_list] + [node.lineno])
             text = "\n".join(lines[first - 1:node.end_lineno])
-            found.append(_Piece(cell, text, defines=node.name))
+            found.append(_Piece(cell, text, first, defines=node.name))
     return found
 
 
@@ -317,26 +318,44 @@ def _placeholder(exercise: str, function: str) -> str:
             f"    raise NotImplementedError(\"{exercise}.{function}: not started\")")
 
 
-def module_text(exercise: catalog.Exercise, kept: Sequence[_Piece], where: str) -> str:
+# Where a line of a written module came from: (the cell's name, the line in the cell).
+Origins = Dict[int, Tuple[str, int]]
+
+
+def module(exercise: catalog.Exercise, kept: Sequence[_Piece], where: str
+           ) -> Tuple[str, Origins]:
     """The module ``exercise.name``.py made of the ``kept`` pieces, with a stub for each
-    of the exercise's functions that none defines."""
-    out = [f"# {exercise.name}.py, written by gradkata from {where}: the top-level imports "
-           "and defs of its code cells, in order."]
-    out += [p.text for p in kept if p.future]
+    of the exercise's functions that none defines; and where each of its lines came from."""
+    lines = [f"# {exercise.name}.py, written by gradkata from {where}: the top-level imports "
+             "and defs of its code cells, in order."]
+    origins: Origins = {}
+
+    def add(piece: _Piece) -> None:
+        for offset, line in enumerate(piece.text.splitlines()):
+            lines.append(line)
+            origins[len(lines)] = (piece.cell, piece.line + offset)
+
+    for piece in kept:
+        if piece.future:
+            add(piece)
     cell = None
     for piece in kept:
         if piece.future:
             continue
         if piece.cell != cell:
-            out.append(f"\n# {piece.cell}")
+            lines += ["", f"# {piece.cell}"]
             cell = piece.cell
-        out.append(piece.text)
+        add(piece)
     defined = {p.defines for p in kept}
     missing = [f for f in exercise.functions if f not in defined]
     if missing and not any(p.broken for p in kept):
-        out.append("\n# Not defined in any cell:")
-        out += [_placeholder(exercise.name, f) for f in missing]
-    return "\n".join(out) + "\n"
+        lines += ["", "# Not defined in any cell:"]
+        lines += [line for f in missing for line in _placeholder(exercise.name, f).splitlines()]
+    return "\n".join(lines) + "\n", origins
+
+
+def module_text(exercise: catalog.Exercise, kept: Sequence[_Piece], where: str) -> str:
+    return module(exercise, kept, where)[0]
 
 
 def notebook_cells(path: Path) -> List[str]:
@@ -421,25 +440,28 @@ def for_pytest(folder: Path, config: Any) -> Path:
         raise pytest.UsageError(f"gradkata: {exc}") from None
 
 
-def kernel_modules(cells: Sequence[str], target: Path, always: Sequence[str] = ()) -> List[str]:
-    """Write the modules of the functions the ``cells`` (a kernel's history) define into
-    ``target``; returns the exercises written. Each exercise's module holds every import,
+def kernel_modules(cells: Sequence[str], target: Path,
+                   always: Sequence[str] = ()) -> Dict[str, Origins]:
+    """Write the modules of the functions the ``cells`` define into ``target``; returns
+    the exercises written, each with where its module's lines came from. ``cells`` is a
+    kernel's input history, indexed like IPython's ``In`` (by execution count), so a
+    line's origin reads as Jupyter labels the cell: ``In[3]``. Each module holds every import,
     its own functions and the helpers (defs that are no exercise's function). The
     exercises ``always`` get a module even if no cell defined their functions: then
     each is a stub, so the check says which function to write, not which file is missing."""
-    kept = [piece for number, source in enumerate(cells, 1)
-            for piece in pieces(source, f"cell run {number}", False)]
+    kept = [piece for number, source in enumerate(cells)
+            for piece in pieces(source, f"In[{number}]", False)]
     owner = {f: e.name for e in catalog.EXERCISES for f in e.functions}
-    written = []
+    written: Dict[str, Origins] = {}
     for exercise in catalog.EXERCISES:
         if exercise.name not in always and not any(owner.get(p.defines or "") == exercise.name
                                                    for p in kept):
             continue
         mine = [p for p in kept if p.defines is None or owner.get(p.defines, exercise.name)
                 == exercise.name]
-        (target / f"{exercise.name}.py").write_text(
-            module_text(exercise, mine, "this notebook's kernel"), encoding="utf-8")
-        written.append(exercise.name)
+        text, origins = module(exercise, mine, "this notebook's kernel")
+        (target / f"{exercise.name}.py").write_text(text, encoding="utf-8")
+        written[exercise.name] = origins
     return written
 
 
@@ -477,8 +499,9 @@ class Report:
     """What a check found, shown as HTML in the notebook (and as text elsewhere)."""
 
     exercise: catalog.Exercise
-    modules: List[str]  # the exercises whose functions the kernel defined
     run: Any  # gradkata.progress.Run
+    folder: str = ""  # where the modules were graded (gone once the check returns)
+    origins: Dict[str, Origins] = field(default_factory=dict)  # by exercise
     plot_png: Optional[bytes] = None
     plot_note: str = ""
 
@@ -494,6 +517,21 @@ class Report:
         return (f"{e.number} {e.name}: {s.state}, {s.passed}/{s.tests} tests pass, "
                 f"{s.earned:g}/{s.possible:g} points")
 
+    def located(self, text: str) -> str:
+        """``text`` with the graded modules' lines named as the cells they came from:
+        ``File ".../single_neuron.py", line 9`` becomes ``Cell In[2], line 3``."""
+        if not self.folder:
+            return text
+        folders = {self.folder, str(Path(self.folder).resolve())}
+        pattern = "|".join(re.escape(f) for f in sorted(folders))
+
+        def cell(match: re.Match) -> str:
+            origin = self.origins.get(match["module"], {}).get(int(match["line"]))
+            return match[0] if origin is None else f"Cell {origin[0]}, line {origin[1]}"
+
+        return re.sub(rf'File "(?:{pattern})/(?P<module>\w+)\.py", line (?P<line>\d+)', cell,
+                      text)
+
     def problem_lines(self) -> List[str]:
         """The first problem: its kind and test, then its message, as text lines."""
         if not self.run.ok:
@@ -508,9 +546,9 @@ class Report:
             first = problem.message.strip().splitlines()[0] if problem.message.strip() else ""
             return ["Not started: " + re.sub(r":\s*not started\.?$", ".", first)]
         kind = "Failed" if problem.status == "failed" else f"Did not run ({problem.status})"
-        lines = [f"{kind}: {problem.name}", problem.message.rstrip()]
+        lines = [f"{kind}: {problem.name}", self.located(problem.message.rstrip())]
         if problem.output.strip():
-            lines += ["What your code printed:", problem.output.rstrip()]
+            lines += ["What your code printed:", self.located(problem.output.rstrip())]
         return lines
 
     def __repr__(self) -> str:
@@ -584,10 +622,10 @@ def check(exercise: str, time_limit: Optional[float] = None, plot: bool = True) 
     try:
         folder = scratch / "modules"
         folder.mkdir()
-        written = kernel_modules(cells, folder, always=[entry.name])
+        origins = kernel_modules(cells, folder, always=[entry.name])
         impl = progress.Impl(str(folder), folder, "this notebook: ", "the notebook's kernel")
         run = progress.run_suite(root, impl, [entry.name], time_limit)
-        report = Report(entry, written, run)
+        report = Report(entry, run, str(folder), origins)
         if plot and run.ok and entry.name in LOSS_PLOTTED and report.status.state not in (
                 "not started", "no tests"):
             report.plot_png, report.plot_note = _loss_plot(root, folder, entry.name)

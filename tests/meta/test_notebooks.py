@@ -161,7 +161,7 @@ def test_a_kernel_writes_the_modules_of_the_exercises_it_defined(tmp_path):
              "def critical_learning_rate(x):\n    return twice(x)",
              "def y_hat(x_1, x_2, w):\n    return 0.0"]
     written = notebooks.kernel_modules(cells, tmp_path)
-    assert written == ["single_neuron", "learning_rate"]
+    assert list(written) == ["single_neuron", "learning_rate"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["learning_rate.py",
                                                          "single_neuron.py"]
     learning_rate = (tmp_path / "learning_rate.py").read_text()
@@ -170,10 +170,23 @@ def test_a_kernel_writes_the_modules_of_the_exercises_it_defined(tmp_path):
 
 
 def test_the_checked_exercise_gets_a_module_of_stubs_when_no_cell_defined_it(tmp_path):
-    assert notebooks.kernel_modules(["import numpy as np"], tmp_path, always=["vectorized"]) \
-        == ["vectorized"]
+    assert list(notebooks.kernel_modules(["import numpy as np"], tmp_path,
+                                         always=["vectorized"])) == ["vectorized"]
     text = (tmp_path / "vectorized.py").read_text()
     assert 'raise NotImplementedError("vectorized.backward: not started")' in text
+
+
+def test_the_checks_traceback_names_the_cell_and_its_line(monkeypatch):
+    history = ["", "import numpy as np",
+               "# my first try\ndef y_hat(x_1, x_2, w):\n    a = 1\n    return a / 0"]
+    monkeypatch.setattr(notebooks, "_history", lambda: history)
+    report = notebooks.check("single_neuron", plot=False)
+    shown = report._repr_html_()
+    assert "1 single_neuron: in progress, 0/" in shown
+    assert "<b>Failed: test_y_hat_matches_the_seed</b>" in shown
+    assert "raised ZeroDivisionError" in shown
+    assert "Cell In[2], line 4, in y_hat" in shown and ".py&quot;" not in shown
+    assert repr(report).startswith("1 single_neuron: in progress")
 
 
 def test_the_check_needs_a_kernel_and_a_known_exercise():
