@@ -91,6 +91,7 @@ def test_a_notebook_holds_the_story_an_imports_cell_the_stubs_and_a_check(entry)
         assert line in code["imports"]
     assert code["check"] == f"%load_ext gradkata\n%gradkata check {entry.name}"
     assert exercise.docstring.splitlines()[0] in text
+    assert re.search(r"(?i)\bseed", text) is None  # the learner has no seed to look up
     # reStructuredText's ``literals`` became Markdown's `code` (fences aside)
     assert re.search(r"(?<!`)``(?!`)", text) is None
     assert all(not c.get("outputs") and c.get("execution_count") is None
