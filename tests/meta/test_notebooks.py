@@ -273,14 +273,27 @@ def _code_cell(source: str):
     return nbformat.v4.new_code_cell(source)
 
 
-def _run_in_kernel(entry: catalog.Exercise, extra_cells: List[str]) -> List[str]:
+@pytest.fixture
+def this_python_kernel(tmp_path, monkeypatch) -> str:
+    """A kernel spec that runs this Python (which has gradkata), whatever other kernel
+    specs the machine has: JUPYTER_PATH is searched before the user's own folders."""
+    pytest.importorskip("ipykernel")
+    spec = tmp_path / "jupyter" / "kernels" / "gradkata-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "gradkata test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return "gradkata-test"
+
+
+def _run_in_kernel(kernel: str, entry: catalog.Exercise, extra_cells: List[str]) -> List[str]:
     """Run the notebook top to bottom in a fresh kernel, then each of ``extra_cells``;
     the HTML each check showed: the notebook's own check first."""
     nbclient = pytest.importorskip("nbclient")
     nbformat = pytest.importorskip("nbformat")
-    pytest.importorskip("ipykernel")
     nb = nbformat.read(str(NOTEBOOKS / notebooks.file_name(entry)), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name=kernel,
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})
     shown = []
     with client.setup_kernel(env=clean_env()):
@@ -298,13 +311,14 @@ def _run_in_kernel(entry: catalog.Exercise, extra_cells: List[str]) -> List[str]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("entry", catalog.EXERCISES, ids=catalog.NAMES)
-def test_a_notebook_runs_not_started_then_full_marks_with_the_reference(entry):
+def test_a_notebook_runs_not_started_then_full_marks_with_the_reference(entry,
+                                                                        this_python_kernel):
     exercise = authoring.read(entry.name, ROOT)
     extra = [f.reference for f in exercise.functions] + [f"%gradkata check {entry.name}"]
     if entry.name == "learning_rate":
         # A function that never returns: stopped by the suite's limit, reported as pytest does.
         extra += [ENDLESS, f"import gradkata\ngradkata.check('{entry.name}', time_limit=1)"]
-    shown = _run_in_kernel(entry, extra)
+    shown = _run_in_kernel(this_python_kernel, entry, extra)
     first, solved_check = shown[0], shown[1]
     assert f"{entry.number} {entry.name}: not started, 0/" in first
     assert "Not started: " in first and "Failed" not in first
