@@ -40,6 +40,10 @@ from .scoring import bar
 PASSTHROUGH: Dict[str, Tuple[str, str]] = {
     "grade": ("gradkata.classgrade", "grade a class's submissions (for teachers)"),
     "gradescope-bundle": ("gradkata.bundle", "build the Gradescope autograder zip (for teachers)"),
+    "prairielearn": ("gradkata.prairielearn_export",
+                     "write PrairieLearn questions and their grader (for teachers)"),
+    "prairielearn-grade": ("gradkata.prairielearn",
+                           "grade one PrairieLearn submission folder (the questions' grader)"),
 }
 
 BAR_WIDTH = 10
