@@ -174,7 +174,9 @@ def requirements(root: Path) -> List[str]:
     project = config["project"]
     wanted = [d for d in project["dependencies"] if ";" not in d]  # markers: older Pythons
     wanted += project["optional-dependencies"]["plots"]
-    return wanted + config["build-system"]["requires"]
+    # run.sh builds the package without build isolation (no network): the build
+    # backend, and wheel for setuptools older than 70.1.
+    return wanted + config["build-system"]["requires"] + ["wheel"]
 
 
 def _copy(src: Path, dst: Path) -> None:
