@@ -172,8 +172,9 @@ def loss_images(folder: Path, kata: Path, exercises: Sequence[Exercise],
         except plots.PlotProblem as problem:
             if not problem.not_started:  # nothing to draw yet is no news
                 first = problem.message.strip().splitlines()[0] if problem.message else ""
+                end = "" if first.endswith((".", "?", "!")) else "."
                 notes.append(f"No loss curve: your {exercise.name}.{function} could not draw "
-                             f"it ({first.rstrip('.')}).")
+                             f"it. {first}{end}".strip())
             continue
         except plots.MatplotlibMissing:
             print("gradkata: matplotlib is not installed in the grader's image: no loss curves")

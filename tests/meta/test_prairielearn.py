@@ -233,6 +233,17 @@ def test_a_broken_copy_earns_partial_credit_with_diagnoses(grade):
     assert f"Start with {first}" in data["message"]
 
 
+def test_a_step_that_cannot_train_gets_no_loss_curve_and_a_note_why(grade):
+    source = reference("single_neuron").replace(
+        "def adapt_weights(", "def adapt_weights(*args):\n    return None\n\n\ndef _unused(", 1)
+    proc, data, _ = grade({"single_neuron.py": source})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    validate(data)
+    assert data["images"] == []
+    assert "No loss curve: your single_neuron.adapt_weights could not draw it. " \
+           "Called single_neuron.adapt_weights(" in data["message"]
+
+
 def test_a_syntax_error_is_not_gradable_and_says_where(grade):
     source = reference("single_neuron").replace("def y_hat(", "def y_hat((", 1)
     proc, data, _ = grade({"single_neuron.py": source})
