@@ -340,6 +340,15 @@ def test_the_diagnoses_are_cut_last():
     assert "the loss curve; each test's message, to 500 characters." in data["message"]
 
 
+def test_anything_the_code_printed_can_be_written_and_is_counted_in_bytes(tmp_path):
+    data = _results(printed=10, message=10, image=10)
+    data["tests"][0]["output"] = "\udc80 lone surrogate, \u00e9, \u2603, \x00"
+    path = tmp_path / "results.json"
+    path.write_text(prairielearn.encode(data))
+    assert path.stat().st_size == prairielearn.size(data)
+    assert json.loads(path.read_text())["tests"][0]["output"] == data["tests"][0]["output"]
+
+
 def test_results_that_fit_are_left_whole():
     before = _results(printed=100, message=100, image=100)
     assert prairielearn.fit(json.loads(json.dumps(before)), 100_000) == before
