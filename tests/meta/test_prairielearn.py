@@ -361,3 +361,13 @@ def test_syntax_problems_name_the_line_and_only_parse(tmp_path):
     assert problem.startswith("m.py, line 3: ")
     path.write_text("raise SystemExit('ran')\n")
     assert prairielearn.syntax_problem(path, "m.py") is None  # parsed, never run
+
+
+def test_both_commands_refuse_what_they_cannot_use(tmp_path, monkeypatch, capsys):
+    from gradkata import prairielearn_export
+
+    monkeypatch.chdir(tmp_path)  # not inside a kata
+    assert prairielearn_export.main([str(tmp_path / "out")]) == 2
+    assert "not inside a gradkata project" in capsys.readouterr().err
+    assert prairielearn.main([str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
