@@ -118,8 +118,9 @@ def lock_away(folders: Iterable[Path], files: Iterable[Path] = ()) -> None:
 def check_user(user: Optional[str]) -> None:
     """As root, the learner's code runs as ``user``: it must exist."""
     if os.getuid() != 0:
+        instead = f", not as {user}" if user else ""
         print(f"gradkata: not running as root: the learner's code runs as this user "
-              f"(uid {os.getuid()}), not as {user or 'another user'}")
+              f"(uid {os.getuid()}){instead}")
         return
     if not user:
         print("gradkata: GRADKATA_SANDBOX_USER is not set: the learner's code runs as root")
