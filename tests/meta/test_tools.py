@@ -1,6 +1,7 @@
 """The instructor's tools around the suite: the Gradescope bundle, gradkata grade's
 edges, and the plugin's behaviour outside a kata."""
 
+import json
 import stat
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gradkata import bundle, classgrade, scoring
+from gradkata import bundle, classgrade, runner, scoring
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
@@ -67,18 +68,45 @@ def test_two_submissions_with_one_name_get_two_rows(tmp_path):
         "alice", "alice-2", "bob"]
 
 
-def test_a_judge_that_cannot_run_is_reported_not_scored(tmp_path):
-    data = classgrade.grade_one(str(ROOT), str(tmp_path), 5.0, extra=["--no-such-option"])
-    assert "pytest ended with status 4" in data["error"]
+def test_a_suite_run_that_cannot_finish_is_reported_not_scored(tmp_path):
+    run = runner.run_suite(ROOT, tmp_path, timeout=5.0, extra=["--no-such-option"])
+    assert "pytest ended with status 4" in run.error
+    assert run.results == []
 
 
-def test_a_grading_error_reaches_the_csv_and_results(tmp_path):
-    graded = classgrade.Graded("carol", str(tmp_path), [], 0.0, "the judge broke")
+def test_a_submission_that_could_not_be_graded_has_a_status_and_no_score(tmp_path):
+    graded = classgrade.Graded("carol", "carol", str(tmp_path), "error: the judge broke", 105)
     classgrade.write_csv(str(tmp_path / "g.csv"), [graded])
     classgrade.write_results(str(tmp_path / "results"), [graded])
-    assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("carol,0,100,0,")
-    assert "Grading error: the judge broke" in (
-        tmp_path / "results" / "carol" / "results.json").read_text()
+    header, row = (tmp_path / "g.csv").read_text().splitlines()
+    assert header.split(",") == classgrade.CSV_COLUMNS
+    # No score at all (never a silent 0), and the kata's real maximum.
+    assert row == "carol,carol,error: the judge broke,,105" + "," * 6
+    data = json.loads((tmp_path / "results" / "carol" / "results.json").read_text())
+    assert "score" not in data and data["tests"] == []
+    assert "could not be graded (error: the judge broke)" in data["output"]
+
+
+def test_a_judge_s_deadline_grows_with_the_tests_and_their_limit():
+    assert classgrade.judge_seconds(10, 2.0) < classgrade.judge_seconds(20, 2.0)
+    assert classgrade.judge_seconds(10, 2.0) < classgrade.judge_seconds(10, 3.0)
+    # Every test running into its limit still fits.
+    assert classgrade.judge_seconds(54, 2.0) > 54 * 2.0
+
+
+def test_the_snapshot_holds_what_grading_reads_and_is_read_only(tmp_path):
+    snapshot = classgrade.make_snapshot(ROOT)
+    try:
+        assert (snapshot / "pyproject.toml").is_file()
+        assert (snapshot / "solutions" / "vectorized.py").is_file()
+        assert (snapshot / "tests" / "test_vectorized.py").is_file()
+        assert not (snapshot / "tests" / "meta").exists()
+        classgrade.seal(snapshot)
+        for path in [snapshot, *snapshot.rglob("*")]:
+            assert not path.stat().st_mode & 0o222, path
+    finally:
+        classgrade.remove_snapshot(snapshot)
+    assert not snapshot.exists()
 
 
 def test_scores_and_next_steps_follow_the_outcomes():

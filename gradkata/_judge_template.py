@@ -1,0 +1,9 @@
+"""Imported once, by the fork server that class grading forks its judges from
+(see :mod:`gradkata.classgrade`), and by nothing else: it runs pytest once on an
+empty folder, so that every judge starts with pytest's plugins found and loaded
+and its caches filled. No test and no reference is loaded here: the sandbox's
+workers are forked from the judges, and must find none in their memory."""
+
+from . import runner
+
+runner.warm_up()
