@@ -393,13 +393,20 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     table, results = tmp / "grades.csv", tmp / "results"
     before = kata_state()
     planted = [p for p in (ROOT / "conftest.py", ROOT / "tests" / "conftest.py") if p.exists()]
+    # Its output goes to files, not pipes: the batch's end is its own process's exit,
+    # whatever else holds on to its output.
+    out, err = tmp / "grade.out", tmp / "grade.err"
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "gradkata", "grade", *map(str, folders), "--csv", str(table),
-             "--results", str(results), "--jobs", "2", "--timeout", str(TIMEOUT)],
-            cwd=ROOT, capture_output=True, text=True, timeout=LINGER * 3,
-            env={k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"})
+        with out.open("w") as stdout, err.open("w") as stderr:
+            command = [sys.executable, "-m", "gradkata", "grade", *map(str, folders),
+                       "--csv", str(table), "--results", str(results), "--jobs", "2",
+                       "--timeout", str(TIMEOUT)]
+            grading = subprocess.Popen(
+                command, cwd=ROOT, stdout=stdout, stderr=stderr, text=True,
+                env={k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"})
+            code = grading.wait(timeout=LINGER * 3)
+        proc = subprocess.CompletedProcess(command, code, out.read_text(), err.read_text())
     finally:
         elapsed = time.monotonic() - started
         server.shutdown()
