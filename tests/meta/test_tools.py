@@ -1,7 +1,10 @@
 """The instructor's tools around the suite: the Gradescope bundle, gradkata grade's
 edges, and the plugin's behaviour outside a kata."""
 
+import csv
 import json
+import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -175,3 +178,76 @@ def test_not_graded_here(reference):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--impl", "solutions",
                                            "test_private.py")
     assert "4/5" in result.stdout.str()
+
+
+# A judge stuck where pytest-timeout cannot reach it (here: reading a configuration
+# file that is a pipe nobody writes to) runs past a short deadline: it is stopped,
+# tried once more, and recorded as a timeout.
+PAST_THE_DEADLINE = """
+import json, sys, time
+from gradkata import classgrade
+
+classgrade.become_subreaper()
+started = time.monotonic()
+task = classgrade.Task(sys.argv[1], sys.argv[2], 5.0, False)
+outcome = classgrade.run_judges([task], jobs=1, seconds=float(sys.argv[3]))[0]
+elapsed = time.monotonic() - started
+classgrade.end_every_descendant()
+print(json.dumps({"status": outcome.status, "elapsed": elapsed, "results": outcome.results}))
+"""
+
+
+def test_a_judge_past_its_deadline_is_retried_once_then_recorded_as_a_timeout(tmp_path):
+    os.mkfifo(tmp_path / "pyproject.toml")
+    (tmp_path / "tests").mkdir()
+    deadline = 2.0
+    proc = subprocess.run([sys.executable, "-c", PAST_THE_DEADLINE, str(tmp_path),
+                           str(ROOT / "solutions"), str(deadline)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.splitlines()[-1])
+    assert report["status"] == "timeout" and report["results"] == []
+    assert report["elapsed"] >= 2 * deadline  # two attempts, each to its deadline
+
+
+PRIVATE_TEST = '''
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.points(5)
+
+
+def test_forward_on_ones_matches_the_reference(learner, reference):
+    x, w, b = np.ones((4, 3)), np.ones((3, 2)), np.zeros((1, 2))
+    assert np.allclose(learner.forward(x, w, b), reference.forward(x, w, b))
+'''
+
+
+def test_the_maximum_is_the_kata_s_own_even_for_a_submission_not_graded(tmp_path):
+    kata = tmp_path / "kata"
+    kata.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", kata)
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder, kata / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", kata / "tests",
+                    ignore=shutil.ignore_patterns("__pycache__", "meta"))
+    (kata / "tests" / "test_vectorized_private.py").write_text(PRIVATE_TEST)
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    shutil.copytree(ROOT / "solutions", alice, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", bob, ignore=shutil.ignore_patterns("__pycache__"))
+    # bob's module kills its judge (possible without the OS jail; with it, it fails alone)
+    (bob / "learning_rate.py").write_text(
+        "import os, signal\nparent = os.getppid()\n"
+        "with open(f'/proc/{parent}/stat') as f:\n"
+        "    grandparent = int(f.read().rsplit(')', 1)[1].split()[1])\n"
+        "os.kill(parent, signal.SIGKILL)\nos.kill(grandparent, signal.SIGKILL)\n")
+    table = tmp_path / "grades.csv"
+    proc = gradkata("grade", str(alice), str(bob), "--csv", str(table), "--jobs", "2",
+                    "--timeout", "5", cwd=kata)
+    rows = {row["submission"]: row for row in csv.DictReader(table.open())}
+    assert rows["alice"]["status"] == "graded", proc.stderr[-3000:]
+    assert rows["alice"]["score"] == rows["alice"]["max_score"] == "105"
+    assert rows["alice"]["vectorized"] == "25"
+    assert rows["bob"]["max_score"] == "105"
+    assert rows["bob"]["status"] != "graded" or float(rows["bob"]["learning_rate"]) == 0
