@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -316,8 +317,10 @@ def end_every_descendant(seconds: float = 10.0) -> List[int]:
 def _forget_the_template() -> None:
     """Tell multiprocessing that its fork server is gone (it was killed with the rest),
     so a later batch in this process starts a new one."""
-    from multiprocessing import forkserver
-
+    try:
+        from multiprocessing import forkserver
+    except ImportError:  # Windows: no fork server was started
+        return
     server: Any = forkserver._forkserver  # type: ignore[attr-defined]
     if getattr(server, "_forkserver_alive_fd", None) is not None:
         with _ignored(OSError):
@@ -347,11 +350,13 @@ class Task(NamedTuple):
 
 def _judge(channel: Any, task: Task) -> None:
     """A judge's whole life: run the suite once, send the results, exit."""
-    os.setsid()  # a signal to this judge's process group reaches no other judge
     from . import runner
 
+    if hasattr(os, "setsid"):
+        os.setsid()  # a signal to this judge's process group reaches no other judge
     runner.silence_std_fds()
-    _start_worker_server()
+    if _FORK_SERVER in multiprocessing.get_all_start_methods():
+        _start_worker_server()
     # The snapshot is read-only, and what this judge compiles it keeps to itself.
     sys.dont_write_bytecode = not task.collect_only
     extra: List[str] = []
@@ -401,6 +406,7 @@ def _start_worker_server() -> None:
     server._forkserver_pid = pid
 
 
+_FORK_SERVER = "forkserver"
 _context: Any = None
 
 
@@ -408,12 +414,13 @@ def _judge_context() -> Any:
     """A fork server with what every judge needs imported once."""
     global _context
     if _context is None:
-        import multiprocessing
-
         from .runner import WARM_MODULES
 
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload([*WARM_MODULES, "gradkata._judge_template"])
+        if _FORK_SERVER in multiprocessing.get_all_start_methods():
+            _context = multiprocessing.get_context(_FORK_SERVER)
+            _context.set_forkserver_preload([*WARM_MODULES, "gradkata._judge_template"])
+        else:  # Windows: each judge starts cold, still one per submission
+            _context = multiprocessing.get_context("spawn")
     return _context
 
 
@@ -545,17 +552,18 @@ def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
 
 
 def _end_orphans() -> None:
-    """Kill the processes adopted by this one (their judge has ended)."""
-    import multiprocessing
-
-    keep = {c.pid for c in multiprocessing.active_children()}
+    """Kill the processes adopted by this one (their judge has ended): every child
+    of this process but the judges' template and multiprocessing's helper."""
+    orphans = [pid for pid, parent in _parents().items() if parent == os.getpid()]
+    if not orphans:
+        return  # (and always where there is no /proc)
     from multiprocessing import forkserver, resource_tracker
 
+    keep = {c.pid for c in multiprocessing.active_children()}
     keep.add(getattr(forkserver._forkserver, "_forkserver_pid", None) or -1)  # type: ignore
     keep.add(getattr(resource_tracker._resource_tracker, "_pid", None) or -1)  # type: ignore
-    parents = _parents()
-    for pid, parent in parents.items():
-        if parent == os.getpid() and pid not in keep:
+    for pid in orphans:
+        if pid not in keep:
             kill_tree(pid)
 
 
