@@ -342,7 +342,7 @@ class Task(NamedTuple):
     """What one judge is asked to do."""
 
     kata: str  # the snapshot
-    folder: str  # the submission (for the first judge: the reference, to collect)
+    folder: str  # the submission (for the first judge, which only collects: an empty one)
     timeout: float
     require_isolation: bool
     collect_only: bool = False
@@ -592,11 +592,13 @@ def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
     """Grade every folder from a sealed snapshot of ``root``, each in its own judge.
     The caller ends the processes left over (:func:`end_every_descendant`)."""
     snapshot = make_snapshot(root)
+    nothing = tempfile.mkdtemp(prefix="gradkata-empty-")
     try:
         # One judge collects the kata's tests: their number sets every judge's
-        # deadline, their points the maximum (a private test's included).
-        first = run_judges([Task(str(snapshot), str(snapshot / "solutions"), timeout,
-                                 require_isolation, collect_only=True)],
+        # deadline, their points the maximum (a private test's included). It
+        # "grades" an empty folder, so that it starts no sandbox worker.
+        first = run_judges([Task(str(snapshot), nothing, timeout, require_isolation,
+                                 collect_only=True)],
                            jobs=1, seconds=COLLECT_SECONDS)[0]
         if first.status != GRADED or not first.results:
             raise KataError(f"the kata's tests could not be collected: "
@@ -622,6 +624,7 @@ def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
                               done=report)
     finally:
         remove_snapshot(snapshot)
+        os.rmdir(nothing)
     graded = []
     expected = sorted(r.nodeid for r in tests)
     for i, outcome in enumerate(outcomes):
