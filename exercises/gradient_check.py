@@ -1,10 +1,10 @@
 """A gradient checker: compare an analytic gradient with a numerical one.
 
-No seed of its own: it turns the finite differences of seeds 000 and 001 into
-a tool, the one the test suite uses to check every gradient in this kata.
-Instead of the seeds' forward difference it takes a central difference, whose
-error shrinks like eps^2 rather than eps, and it judges the agreement with a
-relative error, which means the same whatever the size of the gradient.
+It turns the finite differences of ``numeric_gradients`` into a tool, the one
+the test suite uses to check every gradient in this kata. Instead of a forward
+difference it takes a central difference, whose error shrinks like eps^2
+rather than eps, and it judges the agreement with a relative error, which
+means the same whatever the size of the gradient.
 
 Functions, in order:
     numerical_gradient  central-difference gradient of a scalar function
@@ -25,7 +25,8 @@ def numerical_gradient(f, x, eps=1e-5):
         df/dx[i] ~ (f(x + eps * e_i) - f(x - eps * e_i)) / (2 * eps)
 
     The error is of order eps^2 (for a quadratic ``f`` only rounding is
-    left), against order eps for the forward difference of seed 000.
+    left), against order eps for the forward difference of
+    ``numeric_gradients``.
 
     Each element of ``x`` is perturbed in place, ``f`` is called on ``x``
     itself, and the element is then set back to its saved original value
@@ -54,18 +55,8 @@ def numerical_gradient(f, x, eps=1e-5):
     For ``f(x) = sum(x**2)`` at ``x = [1.0, -2.0, 3.0]`` the result is
     ``[2.0, -4.0, 6.0]`` up to rounding, the exact ``2x``.
     """
-    # TODO: central differences, one coordinate at a time.
-    #   1. Make a float64 array of zeros with the shape of x for the result
-    #      (np.result_type(x.dtype, np.float64) gives the dtype).
-    #   2. Visit every index of x (np.ndindex(x.shape) yields them all, for any
-    #      shape). For each index:
-    #      a. Save the original value of that element.
-    #      b. Set the element to original + eps and evaluate f(x).
-    #      c. Set the element to original - eps and evaluate f(x).
-    #      d. Put the saved original value back (use try/finally so this also
-    #         happens when f raises).
-    #      e. Store (first value - second value) / (2 * eps) at that index.
-    #   3. Return the result array; x must hold its original values again.
+    # TODO: return the central-difference gradient of f at x, for x of any shape;
+    # x must hold exactly its original values afterwards, even when f raises.
     raise NotImplementedError("gradient_check.numerical_gradient: not started")
 
 
@@ -94,12 +85,8 @@ def relative_error(a, b):
         The largest term, as a Python float; 0.0 for empty arrays and NaN if
         any entry is NaN.
     """
-    # TODO: the worst elementwise relative difference.
-    #   1. Turn a and b into float NumPy arrays (np.asarray).
-    #   2. Elementwise: the absolute difference |a - b| divided by the larger of
-    #      1e-8 and |a| + |b| (np.maximum, not max).
-    #   3. Return the largest of these ratios as a Python float; for empty arrays
-    #      return 0.0 (np.max has an `initial` argument for that).
+    # TODO: return the worst elementwise relative difference as a Python float,
+    # 0.0 when there is nothing to compare.
     raise NotImplementedError("gradient_check.relative_error: not started")
 
 
@@ -140,11 +127,6 @@ def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
     gradient component that is tiny but not zero (say 1e-9) can fail on
     rounding noise alone, so choose points where no component is tiny.
     """
-    # TODO: compare the numerical and the analytic gradient.
-    #   1. Copy x into a new float64 array and use only that copy from here on.
-    #   2. Compute the numerical gradient of f at the copy with this module's
-    #      numerical_gradient (pass eps on).
-    #   3. Compute the analytic gradient by calling grad on the copy.
-    #   4. Measure their relative_error and return, as a Python bool, whether
-    #      it is below tolerance.
+    # TODO: return, as a Python bool, whether the numerical and the analytic
+    # gradient agree within tolerance, both taken at a private float64 copy of x.
     raise NotImplementedError("gradient_check.check_gradient: not started")

@@ -1,11 +1,13 @@
 """One neuron, one sample: gradient descent worked out by hand.
 
-From seed 003 (``003_3261bf8e19f34bf4.txt``). A neuron with two inputs predicts
-``y_hat = w1*x_1 + w2*x_2 + b`` for a single sample and is scored with the
-loss ``L = 1/2 (y_hat - y)^2``. The chain rule gives each parameter a gradient
-of one short line, and stepping every parameter against its gradient, epoch
-after epoch, pulls the prediction onto the target. The seed's sample is
-``x_1 = 2, x_2 = -1, y = 1`` with starting weights ``[-0.5, 0.5, 1.5]``.
+A neuron with two inputs predicts ``y_hat = w1*x_1 + w2*x_2 + b`` for a
+single sample and is scored with the loss ``L = 1/2 (y_hat - y)^2``. The chain
+rule gives each parameter a gradient of one short line, and stepping every
+parameter against its gradient, epoch after epoch, pulls the prediction onto
+the target. The example worked through in the docstrings below is the sample
+``x_1 = 2, x_2 = -1, y = 1`` from the starting weights ``[-0.5, 0.5, 1.5]``
+with the learning rate ``alpha = 0.1``: the neuron first predicts 0.0, after
+one step 0.6, then 0.84, 0.936, ..., closing in on the target 1.
 
 Functions, in order:
     y_hat          the forward pass: the neuron's prediction
@@ -40,13 +42,10 @@ def y_hat(x_1, x_2, w):
 
     Examples
     --------
-    Seed 003: ``y_hat(2, -1, [-0.5, 0.5, 1.5])`` is ``0.0``; after one
-    update, ``y_hat(2, -1, [-0.3, 0.4, 1.6])`` is ``0.6`` (up to rounding).
+    The worked example: ``y_hat(2, -1, [-0.5, 0.5, 1.5])`` is ``0.0``; after
+    one update, ``y_hat(2, -1, [-0.3, 0.4, 1.6])`` is ``0.6`` (up to rounding).
     """
-    # TODO: compute the neuron's prediction for one sample.
-    #   1. Multiply x_1 by the first weight w[0] and x_2 by the second, w[1].
-    #   2. Add the two products and the bias, the last entry w[2].
-    #   3. Return the sum as a Python float (convert it with float()).
+    # TODO: return the neuron's prediction for this sample, as a Python float.
     raise NotImplementedError("single_neuron.y_hat: not started")
 
 
@@ -77,13 +76,11 @@ def gradient_w1(y_hat, y, x_1):
 
     Examples
     --------
-    Seed 003: ``gradient_w1(0.0, 1, 2)`` is ``-2.0``. The gradient is
-    negative, so the update ``w1 - alpha * (-2.0)`` raises ``w1``.
+    At the start of the worked example: ``gradient_w1(0.0, 1, 2)`` is
+    ``-2.0``. The gradient is negative, so the update
+    ``w1 - alpha * (-2.0)`` raises ``w1``.
     """
-    # TODO: return dL/dw1 for L = 1/2 (y_hat - y)^2.
-    #   1. Compute the error of the prediction: the prediction minus the target.
-    #   2. Multiply it by x_1, the input that w1 multiplies (chain rule).
-    #   3. Return the product as a Python float.
+    # TODO: return the slope of the loss along w1, as a Python float.
     raise NotImplementedError("single_neuron.gradient_w1: not started")
 
 
@@ -110,12 +107,10 @@ def gradient_w2(y_hat, y, x_2):
 
     Examples
     --------
-    Seed 003: ``gradient_w2(0.0, 1, -1)`` is ``1.0``.
+    At the start of the worked example: ``gradient_w2(0.0, 1, -1)`` is
+    ``1.0``, so the update lowers ``w2``.
     """
-    # TODO: return dL/dw2 for L = 1/2 (y_hat - y)^2.
-    #   1. Compute the error of the prediction: the prediction minus the target.
-    #   2. Multiply it by x_2, the input that w2 multiplies.
-    #   3. Return the product as a Python float.
+    # TODO: return the slope of the loss along w2, as a Python float.
     raise NotImplementedError("single_neuron.gradient_w2: not started")
 
 
@@ -140,12 +135,9 @@ def gradient_b(y_hat, y):
 
     Examples
     --------
-    Seed 003: ``gradient_b(0.0, 1)`` is ``-1.0``.
+    At the start of the worked example: ``gradient_b(0.0, 1)`` is ``-1.0``.
     """
-    # TODO: return dL/db for L = 1/2 (y_hat - y)^2.
-    #   1. The bias enters y_hat with coefficient 1, so dy_hat/db = 1.
-    #   2. The gradient is therefore just the error: prediction minus target.
-    #   3. Return it as a Python float.
+    # TODO: return the slope of the loss along the bias, as a Python float.
     raise NotImplementedError("single_neuron.gradient_b: not started")
 
 
@@ -173,7 +165,7 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
         How many updates to make. With ``epochs=0`` the result is a copy of
         the initial weights.
     alpha : float, default 0.1
-        The learning rate (the seed's value).
+        The learning rate (0.1 in the worked example).
 
     Returns
     -------
@@ -182,26 +174,19 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
 
     Examples
     --------
-    Seed 003, ``adapt_weights(2, -1, 1, [-0.5, 0.5, 1.5], epochs)``: one
-    epoch gives ``[-0.3, 0.4, 1.6]`` and two give ``[-0.22, 0.36, 1.64]``
+    The worked example, ``adapt_weights(2, -1, 1, [-0.5, 0.5, 1.5], epochs)``:
+    one epoch gives ``[-0.3, 0.4, 1.6]`` and two give ``[-0.22, 0.36, 1.64]``
     (up to rounding); with more epochs the weights approach
     ``[-1/6, 1/3, 5/3]``. Every update moves the weights along
     ``[x_1, x_2, 1] = [2, -1, 1]``, and each epoch multiplies the error
     ``y_hat - y`` by ``1 - alpha * (x_1^2 + x_2^2 + 1) = 0.4``, so the
     predictions run 0.6, 0.84, 0.936, ... towards 1.
 
-    Unlike the seed, which wrote into the caller's array and printed the
-    weights, this returns them and leaves ``initial_weights`` alone.
+    The weights are returned, never written into ``initial_weights``: a
+    caller who keeps its starting weights (to try another learning rate, say)
+    must find them as they were.
     """
-    # TODO: run `epochs` steps of gradient descent and return the weights.
-    #   1. Make a float64 NumPy copy of initial_weights to work on, so the
-    #      caller's weights are never changed.
-    #   2. Repeat `epochs` times:
-    #      a. Call this module's y_hat() once with the current weights and keep
-    #         the prediction (do not name the variable y_hat: that hides the
-    #         function).
-    #      b. Compute all three gradients from that one prediction with
-    #         gradient_w1, gradient_w2 and gradient_b.
-    #      c. Only then update: each weight minus alpha times its gradient.
-    #   3. Return the copy (with epochs=0 it still holds the initial values).
+    # TODO: return the weights after `epochs` steps of gradient descent, leaving
+    # initial_weights as they are; each epoch takes all three gradients from one
+    # prediction.
     raise NotImplementedError("single_neuron.adapt_weights: not started")

@@ -1,11 +1,14 @@
 """Linear regression with matrices: the forward and backward pass without a loop.
 
-From seed 002 (``002_4d5299d06b22d7bd.txt``). The model of ``loop_gradients``
-grows to P features and k outputs, ``y_hat = x @ w + b`` with x of shape
-(N, P), w (P, k), b (1, k) and y (N, k). The loop over samples becomes one
-matrix product, and the bias gradient becomes a sum over the sample axis,
-because every sample shares the same bias. The seed read N from a global
-``n_samples``; here it always comes from ``x.shape[0]``.
+The model of ``loop_gradients`` grows to P features and k outputs,
+``y_hat = x @ w + b`` with x of shape (N, P), w (P, k), b (1, k) and y (N, k).
+The loop over samples becomes one matrix product, and the bias gradient
+becomes a sum over the sample axis, because every sample shares the same bias.
+The story: 10 samples of 5 features, targets from a random linear model plus
+noise of standard deviation 0.05, one output (k = 1), random starting weights,
+and 2000 steps at the learning rate 0.01. In the run retold here the MSE,
+already small, edges down from 0.01401 by about 0.00001 a step. N is read from the data,
+``x.shape[0]``, never from a global variable that holds 10.
 
 Functions, in order:
     forward         predictions for all samples at once
@@ -40,11 +43,7 @@ def forward(x, w, b):
     ndarray of shape (N, k), float64
         The predictions ``y_hat``, in a new array.
     """
-    # TODO: predict all N samples in one expression.
-    #   1. Multiply the (N, P) inputs by the (P, k) weights with the matrix
-    #      product operator; the result has shape (N, k).
-    #   2. Add the (1, k) bias; broadcasting adds it to every row.
-    #   3. Return the (N, k) result.
+    # TODO: return the predictions for all N samples at once, without a loop.
     raise NotImplementedError("vectorized.forward: not started")
 
 
@@ -68,11 +67,7 @@ def calculate_loss(y, y_hat):
         The mean of the squared differences over every entry, as a Python
         float.
     """
-    # TODO: return the mean squared error.
-    #   1. Subtract the predictions from the targets, elementwise.
-    #   2. Square every difference.
-    #   3. Take the mean over all entries (np.mean) and return it as a Python
-    #      float.
+    # TODO: return the mean squared error over every entry, as a Python float.
     raise NotImplementedError("vectorized.calculate_loss: not started")
 
 
@@ -83,7 +78,7 @@ def backward(y, y_hat, w, b, x, learning_rate):
 
         L(w, b) = (1 / (2N)) * sum_n sum_j (y_hat[n, j] - y[n, j])^2
 
-    which is half the MSE when k = 1: the seed "ignores the 2" that
+    which is half the MSE when k = 1: this step "ignores the 2" that
     differentiating the square brings down, which amounts to halving the
     loss (a learning rate twice as large gives the same step). For k > 1
     it is k/2 times ``calculate_loss``, since it divides by N only. With
@@ -112,7 +107,7 @@ def backward(y, y_hat, w, b, x, learning_rate):
     x : ndarray of shape (N, P), float64
         The inputs.
     learning_rate : float
-        The step size (0.01 in the seed).
+        The step size (0.01 in the story).
 
     Returns
     -------
@@ -121,13 +116,6 @@ def backward(y, y_hat, w, b, x, learning_rate):
     b_next : ndarray of shape (1, k), float64
         The updated bias, a new array (``b`` is not modified).
     """
-    # TODO: one gradient-descent step on w and b.
-    #   1. Read N from the data: the number of rows of x. Never use a global.
-    #   2. Compute the error y_hat - y, shape (N, k).
-    #   3. Gradient for w: the transpose of x times the error (matrix product),
-    #      divided by N. Check that the shape is (P, k), the shape of w.
-    #   4. Gradient for b: sum the error over the sample axis (axis 0) keeping
-    #      the dimensions, then divide by N. Check that the shape is (1, k).
-    #   5. Return (w - learning_rate * gradient_w, b - learning_rate * gradient_b),
-    #      built as new arrays, so w and b themselves stay unchanged.
+    # TODO: return (w_next, b_next), one step against the gradient above, as new
+    # arrays shaped like w and b, with N taken from the data.
     raise NotImplementedError("vectorized.backward: not started")

@@ -4,10 +4,11 @@ The zip holds the kata (the gradkata package, the graded tests with any
 private ones beside them, the reference) and Gradescope's two entry points:
 
 - ``setup.sh`` installs Python and the kata when the autograder image is built;
-- ``run_autograder`` finds the six modules in the student's upload, grades
-  them with the same pytest suite, and writes ``/autograder/results/results.json``.
-  The judge runs as root; the student's code runs in sandbox workers that
-  drop to an unprivileged user, and the reference is readable by root only.
+- ``run_autograder`` runs :mod:`gradkata.autograder`, which finds the six
+  modules in the student's upload, grades them with the same pytest suite,
+  and writes ``/autograder/results/results.json``. The judge runs as root; the
+  student's code runs in sandbox workers that drop to an unprivileged user,
+  and the kata's folder and the results are readable by root only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import zipfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from . import catalog
 from .classgrade import find_root
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -30,33 +30,29 @@ apt-get update
 apt-get install -y python3 python3-pip python3-venv
 python3 -m venv /opt/gradkata
 /opt/gradkata/bin/python -m pip install --upgrade pip
+# Not editable: the gradkata package is copied into the venv, which the student's
+# code may read; the kata's folder (tests, reference) stays root's alone.
 /opt/gradkata/bin/python -m pip install /autograder/source
-# The student's code runs as this user (see GRADKATA_SANDBOX_USER in run_autograder).
+chmod -R go-rwx /autograder/source
+# The student's code runs as this user (GRADKATA_SANDBOX_USER in run_autograder).
 id -u student >/dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin student
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission. It always writes results.json.
+# Gradescope runs this for every submission: gradkata.autograder locks the kata
+# away from the student's code, picks the modules out of the upload (a module
+# found twice: the shallowest copy, then the first by path; the results say so),
+# grades them and writes /autograder/results/results.json. If the grader itself
+# fails, it writes no results and exits non-zero: Gradescope shows a failed
+# autograder, not a score of 0.
+# A test runs this script under a temporary root: these three replace the root,
+# the kata's Python and the user the student's code runs as.
 set -uo pipefail
-source_dir=/autograder/source
-results=/autograder/results/results.json
-work=$(mktemp -d)
-chmod 755 "$work"
-# Students upload files or a folder: take each module wherever it is.
-for module in {modules}; do
-  found=$(find /autograder/submission -name "$module.py" -not -path '*/__MACOSX/*' | head -n 1)
-  if [ -n "$found" ]; then cp "$found" "$work/"; fi
-done
-chmod -R a+rX "$work"
-chmod -R go-rwx "$source_dir/solutions"
-cd "$source_dir"
-GRADKATA_SANDBOX_USER=student /opt/gradkata/bin/python -m pytest -p no:cacheprovider -q \\
-  --impl "$work" --gradescope "$results" -o timeout={timeout} tests
-status=$?
-if [ ! -s "$results" ]; then
-  printf '{{"score": 0, "output": "The grader could not run (pytest exit status %s). Please tell your instructor.", "tests": []}}\\n' "$status" > "$results"
-fi
-exit 0
+export GRADKATA_AUTOGRADER_ROOT="${{GRADKATA_AUTOGRADER_ROOT:-/autograder}}"
+export GRADKATA_SANDBOX_USER="${{GRADKATA_SANDBOX_USER:-student}}"
+python="${{GRADKATA_PYTHON:-/opt/gradkata/bin/python}}"
+# -I: nothing from the working folder or the environment's PYTHON* settings.
+exec "$python" -I -m gradkata.autograder --timeout {timeout}
 """
 
 
@@ -84,8 +80,7 @@ def build(out: str, root: Path, timeout: float = 10.0) -> List[str]:
     names = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         _add_script(archive, "setup.sh", SETUP_SH)
-        _add_script(archive, "run_autograder", RUN_AUTOGRADER.format(
-            modules=" ".join(catalog.NAMES), timeout=f"{timeout:g}"))
+        _add_script(archive, "run_autograder", RUN_AUTOGRADER.format(timeout=f"{timeout:g}"))
         names += ["setup.sh", "run_autograder"]
         for rel in files_to_ship(root):
             archive.write(root / rel, rel.as_posix())

@@ -2,8 +2,9 @@
 
 This is the one place that names them: the pytest plugin, the score table,
 the class grader and the CLI all read it. To add an exercise, add a row here,
-write ``exercises/<name>.py`` and ``solutions/<name>.py``, a graded test file
-``tests/test_<name>.py`` and its hints in ``gradkata/hints.toml``.
+write the marked reference ``solutions/<name>.py`` and generate its stub
+``exercises/<name>.py`` from it (``python -m gradkata.authoring``), a graded
+test file ``tests/test_<name>.py`` and its hints in ``gradkata/hints.toml``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class Exercise:
     number: int
     name: str  # module name, in exercises/ and solutions/
     title: str
-    seed: str  # where the exercise comes from
+    seed: str  # the story it retells, in a few words a learner can follow (no file names)
     functions: Tuple[str, ...]  # in the order a learner should write them
     points: int  # what its graded tests add up to
 
@@ -27,7 +28,7 @@ EXERCISES: Tuple[Exercise, ...] = (
         1,
         "single_neuron",
         "One neuron, one sample, gradients by the chain rule",
-        "seed 003",
+        "a two-input neuron learns one sample, step by step",
         ("y_hat", "gradient_w1", "gradient_w2", "gradient_b", "adapt_weights"),
         15,
     ),
@@ -35,7 +36,7 @@ EXERCISES: Tuple[Exercise, ...] = (
         2,
         "loop_gradients",
         "A full-batch step, one sample at a time",
-        "seed 004",
+        "ten noise-free points of a line, fitted from zero",
         ("calculate_gradients",),
         15,
     ),
@@ -43,7 +44,7 @@ EXERCISES: Tuple[Exercise, ...] = (
         3,
         "vectorized",
         "Forward, loss and backward with matrices",
-        "seed 002",
+        "ten samples of five features, a little noise",
         ("forward", "calculate_loss", "backward"),
         20,
     ),
@@ -51,7 +52,7 @@ EXERCISES: Tuple[Exercise, ...] = (
         4,
         "numeric_gradients",
         "Gradients by nudging each weight (finite differences)",
-        "seeds 000 and 001",
+        "y = 3x in float32: creep, oscillate, blow up, freeze",
         ("feed_forward", "update_weights"),
         15,
     ),
@@ -59,7 +60,7 @@ EXERCISES: Tuple[Exercise, ...] = (
         5,
         "gradient_check",
         "Your own gradient checker",
-        "CS231n-style central differences",
+        "the checker behind this kata's own tests",
         ("numerical_gradient", "relative_error", "check_gradient"),
         20,
     ),
@@ -67,7 +68,7 @@ EXERCISES: Tuple[Exercise, ...] = (
         6,
         "learning_rate",
         "When does gradient descent converge?",
-        "seed 001",
+        "why lr = 0.1 oscillates and lr = 1 blows up on y = 3x",
         ("critical_learning_rate", "classify_learning_rate"),
         15,
     ),

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import catalog, progress, scoring
+from . import catalog, jail, progress, scoring
 
 FIXED_COLUMNS = ["submission", "student_id", "status", "score", "max_score"]
 CSV_COLUMNS = [*FIXED_COLUMNS, *catalog.NAMES]
@@ -73,22 +73,6 @@ def find_root(start: Optional[Path] = None) -> Path:
     except progress.ProjectNotFound as exc:
         print(f"gradkata: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-class Isolation(NamedTuple):
-    jailed: bool
-    text: str
-
-
-def isolation() -> Isolation:
-    """The isolation in force for learner code (:func:`gradkata.jail.status`)."""
-    try:
-        from . import jail  # type: ignore[attr-defined]
-    except ImportError:
-        return Isolation(False, "processes only: not safe for hostile code "
-                                "(this gradkata has no OS jail)")
-    status = jail.status()
-    return Isolation(bool(status.jailed), str(status.text))
 
 
 # --------------------------------------------------------------------------
@@ -668,7 +652,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("gradkata grade: --jobs and --timeout must be positive", file=sys.stderr)
         return 2
     root = find_root()
-    isolated = isolation()
+    isolated = jail.status()
     if args.require_isolation and not isolated.jailed:
         print(f"gradkata grade: --require-isolation: refusing to grade, the isolation here is "
               f"{isolated.text}", file=sys.stderr)

@@ -4,7 +4,7 @@
     gradkata check [EXERCISE]        the first unfinished exercise's first problem
     gradkata hint EXERCISE [--all]   the next hint (or every hint shown so far)
     gradkata watch                   check again on every save under exercises/
-    gradkata plot learning-rate      seed 001's figure, drawn with your update_weights
+    gradkata plot learning-rate      the weight at three learning rates, with your update_weights
     gradkata plot loss EXERCISE      the loss over the epochs with your step function
     gradkata solution EXERCISE       the reference, once the exercise passes
     gradkata reset EXERCISE          the original stub back (your file is kept)
@@ -32,7 +32,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import catalog, hints, progress
+from . import authoring, catalog, hints, progress
 from .catalog import Exercise
 from .scoring import bar
 
@@ -351,7 +351,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except ImportError:
         complain('gradkata watch needs watchfiles, an optional extra. Install it with\n'
                  '    pip install "gradkata[watch]"\n'
-                 'or, in a clone of the kata, pip install -e ".[watch]"')
+                 'or, in a clone of the kata, pip install -e ".[learn]"')
         return 1
     root, impl = project(args)
     style = Style()
@@ -478,7 +478,8 @@ def cmd_solution(args: argparse.Namespace) -> int:
         say(f"{exercise.number} {exercise.name} passes, so here is the reference, "
             f"solutions/{exercise.name}.py:")
         say("")
-        say(reference.read_text(encoding="utf-8").rstrip())
+        # Shown without the solution markers the stubs are generated from.
+        say(authoring.reference_text(reference.read_text(encoding="utf-8")).rstrip())
         say("")
         say(f"Compare it with yours: diff {where} solutions/{exercise.name}.py")
         return 0
@@ -700,8 +701,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "exit status (for scripts and tests)")
     p = command("plot", "draw a figure with your own functions (needs matplotlib)", limit=False)
     figures = p.add_subparsers(dest="figure", metavar="FIGURE", required=True)
-    lr = figures.add_parser("learning-rate", help="seed 001: the weight over the epochs for "
-                            "learning rates 0.01, 0.1 and 1, with your update_weights")
+    lr = figures.add_parser("learning-rate", help="fitting y = 3x: the weight over the epochs "
+                            "for learning rates 0.01, 0.1 and 1, with your update_weights")
     loss = figures.add_parser("loss", help="the loss over the epochs with your step function, "
                               "against the least-squares optimum")
     loss.add_argument("exercise", metavar="EXERCISE",

@@ -1,6 +1,6 @@
 """Figures drawn with the learner's own functions: ``gradkata plot ...``.
 
-- ``learning-rate``: seed 001's figure. The weight W against the epoch for
+- ``learning-rate``: fitting y = 3x, the weight W against the epoch for
   learning rates 0.01, 0.1 and 1, each step taken by the learner's
   ``numeric_gradients.update_weights``, with a marker where W froze.
 - ``loss EXERCISE``: the loss against the epoch for the learner's step
@@ -33,7 +33,7 @@ LOSS_FIGSIZE = (8.0, 5.0)  # 800 x 500 px
 INSTALL = ('Plots need matplotlib, an optional extra of gradkata. Install it with\n'
            '    pip install "gradkata[plots]"\n'
            'or, in a clone of the kata,\n'
-           '    pip install -e ".[plots]"')
+           '    pip install -e ".[learn]"')
 
 # Seed 001: fit y = 3x from four points, starting from zero float32 weights.
 SEED_001_X = [[1], [2], [3], [4]]
@@ -114,7 +114,7 @@ def _weights_pair(function: Any, got: Any, shapes: Sequence[Tuple[int, ...]],
 
 
 def weight_history(update_weights: Any, lr: float, epochs: int = WEIGHT_EPOCHS) -> List[float]:
-    """W after each of ``epochs`` calls of the learner's update_weights, as in seed 001."""
+    """W after each of ``epochs`` calls of the learner's update_weights, from W = b = 0."""
     weights: Any = [np.array([[0]], dtype=np.float32), np.array([[0]], dtype=np.float32)]
     history = []
     for _ in range(epochs):
@@ -158,7 +158,7 @@ def draw_learning_rate(fig: Any, histories: Dict[float, List[float]]) -> None:
 
 def learning_rate_histories(folder: Path, root: Path,
                             epochs: int = WEIGHT_EPOCHS) -> Dict[float, List[float]]:
-    """Seed 001's three runs with the learner's update_weights."""
+    """The three runs on y = 3x with the learner's update_weights."""
     learner = LearnerModule(str(folder), "numeric_gradients", _reference(root, "numeric_gradients"))
     try:
         return {lr: weight_history(learner.update_weights, lr, epochs) for lr in LEARNING_RATES}
@@ -176,7 +176,7 @@ class LossSetup:
 
     exercise: str
     function: str
-    seed: str
+    data: str  # the data, in a few words, for the title
     lr: float
     epochs: int
     loss_label: str
@@ -208,7 +208,7 @@ def _single_neuron() -> LossSetup:
         return arr
 
     return LossSetup(
-        "single_neuron", "adapt_weights", "seed 003", 0.1, 30, "Loss 1/2 (y_hat - y)^2",
+        "single_neuron", "adapt_weights", "x = (2, -1), y = 1", 0.1, 30, "Loss 1/2 (y_hat - y)^2",
         start=lambda: np.array([-0.5, 0.5, 1.5]),
         step=step,
         loss=lambda w: 0.5 * float(x1 * w[0] + x2 * w[1] + w[2] - y) ** 2,
@@ -229,7 +229,7 @@ def _loop_gradients() -> LossSetup:
         return float(w.reshape(-1)[0]), float(b.reshape(-1)[0])
 
     return LossSetup(
-        "loop_gradients", "calculate_gradients", "seed 004", 0.01, 500, "Loss (MSE)",
+        "loop_gradients", "calculate_gradients", "10 points of a line", 0.01, 500, "Loss (MSE)",
         start=lambda: (0.0, 0.0),
         step=step,
         loss=lambda wb: float(np.mean((y - (wb[0] * x + wb[1])) ** 2)),
@@ -254,7 +254,7 @@ def _vectorized() -> LossSetup:
         return w_next.reshape(5, 1), b_next.reshape(1, 1)
 
     return LossSetup(
-        "vectorized", "backward", "seed 002", 0.01, 2000, "Loss (MSE)",
+        "vectorized", "backward", "10 samples, 5 features", 0.01, 2000, "Loss (MSE)",
         start=lambda: (w0.copy(), b0.copy()),
         step=step,
         loss=lambda wb: float(np.mean((y - (x @ wb[0] + wb[1])) ** 2)),
@@ -277,7 +277,7 @@ def _numeric_gradients() -> LossSetup:
         return float(np.mean((x @ w + b - y) ** 2))
 
     return LossSetup(
-        "numeric_gradients", "update_weights", "seed 001", 0.01, 1000, "Loss (MSE)",
+        "numeric_gradients", "update_weights", "y = 3x", 0.01, 1000, "Loss (MSE)",
         start=lambda: [np.array([[0]], dtype=np.float32), np.array([[0]], dtype=np.float32)],
         step=step,
         loss=loss,
@@ -333,7 +333,7 @@ def draw_loss(fig: Any, curve: LossCurve) -> None:
     ax.axhline(curve.optimum, linestyle="--", color="tab:gray",
                label=f"least-squares optimum (loss {curve.optimum:.3g})")
     ax.set_title(f"Loss over increasing epochs with your {s.function} "
-                 f"(learning rate {s.lr:g}, {s.seed})")
+                 f"(learning rate {s.lr:g}, {s.data})")
     ax.set_xlabel("Epochs")
     ax.set_ylabel(s.loss_label)
     if curve.diverged_at is not None:

@@ -1,11 +1,9 @@
 """The kata's pytest plugin: which implementation is graded, points, and kind reports.
 
-Registered as a pytest plugin by gradkata's entry point, so that ``--impl``
-is known before pytest looks for its configuration (``pytest --impl
-/elsewhere/submission`` must not make pytest take that folder for a test
-path). It stays inert in any project that does not ask for it: it acts only
-when ``--impl`` or ``GRADKATA_IMPL`` is given or the ini file sets
-``gradkata_impl``, as the kata's pyproject.toml does.
+Registered by gradkata's pytest entry point (:mod:`gradkata.entry`, which also
+holds the command-line options) only in a kata run: when ``--impl`` or
+``GRADKATA_IMPL`` is given or the ini file sets ``gradkata_impl``, as the
+kata's pyproject.toml does.
 
 - ``--impl`` / ``GRADKATA_IMPL`` / ini ``gradkata_impl`` (first found wins):
   ``exercises`` (the default), ``solutions``, or a folder of the six modules.
@@ -13,11 +11,19 @@ when ``--impl`` or ``GRADKATA_IMPL`` is given or the ini file sets
   ``reference`` (the same module from ``solutions/``, in this process).
 - marker ``points(n)``: what a test is worth (module ``pytestmark`` sets a
   file's default; 1 without either). Marker ``exercise(name)``: which
-  exercise a test grades, when its file is not ``test_<name>.py``.
+  exercise a test grades, when its file is not ``test_<name>.py``. Marker
+  ``visibility(level)``: who sees the test's result on Gradescope (``hidden``,
+  ``after_due_date``, ``after_published`` or ``visible``, the default; a
+  test's own marker wins over its file's ``pytestmark``). Tests that are not
+  visible run after the visible ones, so that nothing a learner's code
+  remembers from a hidden test's inputs can come out in a visible test.
 - a learner's mistake is reported as its message, not a traceback; a stub
   that still raises NotImplementedError is one "not started" line.
 - at the end, a score table and one next step; ``--gradescope FILE`` writes
-  Gradescope's results.json; ``--gradekata-raw FILE`` the per-test results.
+  Gradescope's results.json; ``--gradkata-raw FILE`` the per-test results.
+- with pytest-xdist (``-n``), each test's exercise, points and visibility
+  travel in its reports' ``user_properties``: the controller scores them as
+  they arrive, as junitxml does, and only it writes the results files.
 """
 
 from __future__ import annotations
@@ -33,13 +39,10 @@ from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, 
 
 import pytest
 
-from . import catalog, sandbox, scoring
+from . import catalog, jail, sandbox, scoring
 from .learner import LearnerModule
 from .sandbox import LearnerAbort, LearnerError
 from .verdict import Mistake
-
-IMPL_HELP = ("which implementation to grade: 'exercises' (default), 'solutions', "
-             "or a folder holding the six exercise modules")
 
 _state_key = pytest.StashKey["_State"]()
 
@@ -51,22 +54,11 @@ class _State:
         self.source = source  # where the setting came from
         self.rootdir = rootdir
         self.results: Dict[str, scoring.TestResult] = {}
+        self.order: Dict[str, int] = {}  # a graded test's place in the run, by node id
         self.learners: List[LearnerModule] = []
         self.references: Dict[str, ModuleType] = {}
         self.launched: Dict[str, sandbox.Sandbox] = {}  # workers started ahead of their tests
         self.started = time.monotonic()
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("gradkata")
-    group.addoption("--impl", dest="gradkata_impl", default=None, metavar="FOLDER",
-                    help=IMPL_HELP + "; also GRADKATA_IMPL and the ini value gradkata_impl")
-    parser.addini("gradkata_impl", IMPL_HELP + " (setting it makes this project a kata)",
-                  default="")
-    group.addoption("--gradescope", dest="gradkata_gradescope", default=None, metavar="FILE",
-                    help="write Gradescope's results.json to FILE")
-    group.addoption("--gradkata-raw", dest="gradkata_raw", default=None, metavar="FILE",
-                    help="write the per-test results as JSON to FILE (for gradkata grade)")
 
 
 def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
@@ -139,11 +131,6 @@ def _fix_hypothesis_seed(config: pytest.Config) -> None:
         pass  # hypothesis's pytest plugin is not loaded: nothing reads the option
 
 
-def _active(config: pytest.Config) -> bool:
-    return bool(config.getoption("gradkata_impl") or os.environ.get("GRADKATA_IMPL")
-                or config.getini("gradkata_impl"))
-
-
 def _state(config: pytest.Config) -> Optional[_State]:
     return config.stash.get(_state_key, None)
 
@@ -152,8 +139,9 @@ def _state(config: pytest.Config) -> Optional[_State]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): what a graded test is worth")
     config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
-    if not _active(config):
-        return  # not a kata: leave this pytest run alone
+    config.addinivalue_line(
+        "markers", "visibility(level): who sees a graded test on Gradescope: "
+        + ", ".join(scoring.VISIBILITIES) + " (the default)")
     if config.inipath is None and config.getoption("gradkata_impl"):
         # pytest looks for its configuration before it knows --impl takes a value,
         # so `--impl /elsewhere/folder` alone made it search from that folder.
@@ -161,8 +149,14 @@ def pytest_configure(config: pytest.Config) -> None:
             "gradkata: pytest found no configuration: it took the folder after --impl for a "
             "test path. Join them with '=' (pytest --impl=FOLDER) or name the tests too "
             "(pytest --impl FOLDER tests), from the kata's folder.")
+    if config.getoption("gradkata_require_isolation") and not jail.status().jailed:
+        raise pytest.UsageError(
+            f"gradkata: --require-isolation, but learner code would run as {jail.status().text}. "
+            "Grade on Linux with user namespaces allowed (`unshare -Ur true` must succeed).")
     folder, label, source = resolve_impl(config)
-    config.stash[_state_key] = _State(folder, label, source, Path(config.rootpath))
+    state = _State(folder, label, source, Path(config.rootpath))
+    config.stash[_state_key] = state
+    config.pluginmanager.register(_Scorer(state), "gradkata-scorer")
     _register_hypothesis_profiles(config)
     _freeze_what_exists(config)
 
@@ -185,11 +179,12 @@ def _freeze_what_exists(config: pytest.Config) -> None:
         config.add_cleanup(gc.unfreeze)
 
 
-def pytest_report_header(config: pytest.Config) -> Optional[str]:
+def pytest_report_header(config: pytest.Config) -> Optional[List[str]]:
     state = _state(config)
     if state is None:
         return None
-    return f"gradkata: grading {state.label} ({state.folder}), set by {state.source}"
+    return [f"gradkata: grading {state.label} ({state.folder}), set by {state.source}",
+            f"gradkata: isolation: {jail.status().text}"]
 
 
 # --------------------------------------------------------------------------
@@ -214,6 +209,21 @@ def points_of(item: pytest.Item) -> float:
     return float(marker.args[0]) if marker is not None else 1.0
 
 
+def visibility_of(item: pytest.Item) -> str:
+    """The test's Gradescope visibility: its own marker, else its file's, else visible."""
+    marker = item.get_closest_marker("visibility")
+    if marker is None:
+        return "visible"
+    value = marker.args[0] if len(marker.args) == 1 and not marker.kwargs else None
+    if value not in scoring.VISIBILITIES:
+        given = ", ".join([repr(a) for a in marker.args]
+                          + [f"{k}={v!r}" for k, v in marker.kwargs.items()])
+        raise pytest.UsageError(
+            f"gradkata: {item.nodeid} is marked visibility({given}); the marker takes one of "
+            + ", ".join(repr(v) for v in scoring.VISIBILITIES) + ".")
+    return str(value)
+
+
 def _start_worker(state: _State, exercise: str, now: bool) -> None:
     if exercise in state.launched:
         return
@@ -226,6 +236,10 @@ def _start_worker(state: _State, exercise: str, now: bool) -> None:
     else:
         box.launch_soon()
     state.launched[exercise] = box
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    return config.pluginmanager.has_plugin("dsession")
 
 
 def _collected_files(config: pytest.Config) -> List[Path]:
@@ -245,8 +259,8 @@ def pytest_collection(session: pytest.Session) -> None:
     # 20 ms into the tests. The later ones have the earlier tests to get ready in.
     # (Deselected in the end? Stopped at the end.)
     state = _state(session.config)
-    if state is None:
-        return
+    if state is None or _xdist_controller(session.config):
+        return  # xdist's controller runs no tests: its workers start their own
     paths = _collected_files(session.config)
     for name in catalog.NAMES:
         test_file = (state.rootdir / "tests" / f"test_{name}.py").resolve()
@@ -268,11 +282,16 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: List[pytest.Item], config: pytest.Config) -> None:
     # Run the exercises in the kata's order, the order of the score table (pytest
-    # would take the files alphabetically: gradient_check first).
+    # would take the files alphabetically: gradient_check first). Tests shown later
+    # or never come after the visible ones: a learner's module keeps its state
+    # between calls (and can leave files behind), so what it saw of a hidden
+    # test's inputs could otherwise come out in a later visible test's output.
     if _state(config) is None:
         return
     order = {name: index for index, name in enumerate(catalog.NAMES)}
-    items.sort(key=lambda item: order.get(exercise_of(item) or "", len(order)))
+    rank = {"visible": 0, "after_due_date": 1, "after_published": 2, "hidden": 3}
+    items.sort(key=lambda item: (rank[visibility_of(item)],
+                                 order.get(exercise_of(item) or "", len(order))))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -280,11 +299,35 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None:
         return
-    for item in session.items:
-        exercise = exercise_of(item)
-        if exercise is not None:
-            state.results[item.nodeid] = scoring.TestResult(
-                item.nodeid, item.name, exercise, points_of(item))
+    for index, item in enumerate(session.items):
+        facts = _facts(item)
+        if facts is not None:
+            facts["index"] = index
+            item.user_properties.append((_PROPERTY, facts))
+            _result_for(state, item.nodeid, facts)
+
+
+# What a graded test's reports carry (in user_properties, which pytest-xdist sends
+# from its workers to the controller): enough to score the test where they arrive.
+_PROPERTY = "gradkata"
+
+
+def _facts(item: pytest.Item) -> Optional[Dict[str, Any]]:
+    exercise = exercise_of(item)
+    if exercise is None:
+        return None
+    return {"name": item.name, "exercise": exercise, "points": points_of(item),
+            "visibility": visibility_of(item)}
+
+
+def _result_for(state: _State, nodeid: str, facts: Dict[str, Any]) -> scoring.TestResult:
+    result = state.results.get(nodeid)
+    if result is None:
+        result = state.results[nodeid] = scoring.TestResult(
+            nodeid, facts["name"], facts["exercise"], float(facts["points"]),
+            visibility=facts["visibility"])
+        state.order[nodeid] = int(facts.get("index", len(state.order)))
+    return result
 
 
 # --------------------------------------------------------------------------
@@ -428,18 +471,37 @@ def pytest_gradkata_finish_report(item: pytest.Item,
     state = _state(item.config)
     if state is None:
         return
-    result = state.results.get(item.nodeid)
     if call.when == "call":
         printed = "\n".join(t for t in (m.sandbox.take_output() for m in state.learners) if t)
         if printed:
-            report.sections.append(("What your code printed", printed))
-            if result is not None:
-                result.output = printed
-    if result is None:
+            report.sections.append((_PRINTED, printed))
+    if not any(name == _PROPERTY for name, _ in report.user_properties):
         return  # not a graded test: its report stays as pytest made it
     if report.failed:
         _explain(item, call, report)
-    _record(result, report)
+
+
+_PRINTED = "What your code printed"
+
+
+class _Scorer:
+    """Scores graded tests' reports where they arrive: in this process, or, under
+    pytest-xdist, on the controller (registered per run: the hook has no config)."""
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        facts = next((value for name, value in report.user_properties if name == _PROPERTY),
+                     None)
+        if not isinstance(facts, dict):
+            return
+        result = _result_for(self.state, report.nodeid, facts)
+        if report.when == "call":
+            printed = "\n".join(text for name, text in report.sections if name == _PRINTED)
+            if printed:
+                result.output = printed
+        _record(result, report)
 
 
 def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
@@ -469,10 +531,16 @@ def _record(result: scoring.TestResult, report: pytest.TestReport) -> None:
         result.status = "passed"
     elif report.skipped and result.status == "not run":
         result.status = "skipped"
-        result.message = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        # (path, line, reason); a list once pytest-xdist has carried it over
+        longrepr = report.longrepr
+        result.message = str(longrepr[-1]) if isinstance(longrepr, (tuple, list)) else ""
     elif report.failed and result.status in ("not run", "passed"):
         result.status = getattr(report, "gradkata_status", "failed")
-        result.message = str(report.longreprtext)[-scoring.OUTPUT_LIMIT:]
+        # The failure itself, not report.longreprtext: under xdist that opens with
+        # the worker's line ("[gw0] linux -- Python ...").
+        longrepr = report.longrepr
+        text = longrepr if isinstance(longrepr, str) else str(longrepr or "")
+        result.message = text[-scoring.OUTPUT_LIMIT:]
     result.duration += report.duration
 
 
@@ -481,7 +549,8 @@ def _record(result: scoring.TestResult, report: pytest.TestReport) -> None:
 
 
 def _graded(state: _State) -> List[scoring.TestResult]:
-    return list(state.results.values())
+    # In the order the tests were collected, whatever order xdist's reports came in.
+    return sorted(state.results.values(), key=lambda r: state.order.get(r.nodeid, 0))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -522,6 +591,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         box.close()
     state.launched.clear()
     sandbox.reap()
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: its reports went to the controller, which writes the files
     results = _graded(state)
     elapsed = time.monotonic() - state.started
     gradescope = session.config.getoption("gradkata_gradescope")

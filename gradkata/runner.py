@@ -23,8 +23,8 @@ from . import scoring
 # template its judges are forked from, so that no judge pays for them.
 WARM_MODULES = (
     "numpy", "hypothesis", "hypothesis.strategies", "pytest", "pytest_timeout",
-    "_hypothesis_pytestplugin", "gradkata.plugin", "gradkata.verdict", "gradkata.gradcheck",
-    "gradkata.runner",
+    "_hypothesis_pytestplugin", "gradkata.entry", "gradkata.plugin", "gradkata.jail",
+    "gradkata.verdict", "gradkata.gradcheck", "gradkata.runner",
 )
 
 
@@ -76,11 +76,11 @@ class _OptionNames:
 
 
 def plugin_options() -> Set[str]:
-    """The command-line options gradkata's pytest plugin adds (``--impl``, ...)."""
-    from . import plugin
+    """The command-line options gradkata adds to pytest (``--impl``, ...)."""
+    from . import entry
 
     names = _OptionNames()
-    plugin.pytest_addoption(names)  # type: ignore[arg-type]
+    entry.pytest_addoption(names)  # type: ignore[arg-type]
     return names.names
 
 

@@ -30,11 +30,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import jail
+
 OUTPUT_LIMIT = 4000  # characters of learner output kept per call
 MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up size
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
 DEFAULT_CALL_SECONDS = 10.0  # limit for a call made outside a timed test
 
+_PR_SET_DUMPABLE = 4  # prctl(2)
 _CALLBACK_MARK = "\x00gradkata-callback:"
 _FORMULA = "\x00gradkata-formula"
 # Modules a learner's code may not import: the reference, and the grader itself.
@@ -84,6 +87,14 @@ class LearnerCrash(LearnerAbort):
 
 class ImportFailed(LearnerAbort):
     """The learner's module could not be imported: none of its functions can run."""
+
+
+class IsolationFailed(LearnerAbort):
+    """The jail that isolation promised could not be built for this worker."""
+
+    # Not the learner's failure: the Gradescope autograder reports a failed grader
+    # rather than score a run that has one.
+    status = "grader error"
 
 
 class BadReturn(LearnerAbort):
@@ -250,6 +261,12 @@ def _harden(memory_headroom: int) -> None:
         os.setgroups([])
         os.setgid(entry.pw_gid)
         os.setuid(entry.pw_uid)
+        # Changing uid made the process undumpable, which leaves its /proc/self
+        # files root's: the jail could not write its user namespace's uid map
+        # there. Dumpable again, the worker's /proc files are the user's own.
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
     for name in list(sys.modules):
         if name.split(".")[0] in _FORBIDDEN:
             del sys.modules[name]
@@ -403,8 +420,43 @@ def _each(func: Callable[..., Any], calls: List[Any], formulas: bool, folder: st
     return results, None
 
 
-def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int) -> None:
+def _measured_folders() -> List[str]:
+    """Where a coverage tool measuring this worker saves its data (the kata's own
+    measurements): the jail shows that folder writable, nothing else."""
+    coverage = sys.modules.get("coverage")
+    current = getattr(getattr(coverage, "Coverage", None), "current", None)
+    measuring = current() if current is not None else None
+    if measuring is None:
+        return []
+    return [os.path.dirname(os.path.abspath(measuring.config.data_file))]
+
+
+def _close_all_but(keep: int) -> None:
+    """Close every file descriptor but the standard three and ``keep``."""
+    try:
+        open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc (not Linux): the usual range
+        open_fds = list(range(3, 256))
+    for fd in open_fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the listing's own descriptor, already closed
+
+
+def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
+                 jailed: bool = False) -> None:
+    # Nothing inherited from the fork server (its alive pipe, the resource tracker's
+    # pipe, ...) reaches learner code: only the pipe to the judge stays open.
+    _close_all_but(conn.fileno())
     _harden(memory_headroom)
+    if jailed:
+        try:
+            jail.enter(folder, _measured_folders())
+        except jail.JailError as exc:
+            _send(conn, ("jail-error", str(exc)))
+            return
     out = _CappedText(OUTPUT_LIMIT)
     sys.stdout = sys.stderr = out  # type: ignore[assignment]
     try:
@@ -728,7 +780,7 @@ class Sandbox:
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_worker_main,
-            args=(child, self.folder, self.module, MEMORY_HEADROOM),
+            args=(child, self.folder, self.module, MEMORY_HEADROOM, jail.status().jailed),
             daemon=True,
         )
         # multiprocessing re-imports the judge's __main__ (pytest's script) in
@@ -787,6 +839,12 @@ class Sandbox:
         except LearnerAbort as exc:
             self._import_problem = exc
             raise
+        if message[0] == "jail-error":
+            self.close()
+            self._import_problem = IsolationFailed(
+                f"gradkata could not isolate {self.module}.py here ({message[1]}), so it was "
+                "not run. This is not a fault of the code: tell whoever runs the grading.")
+            raise self._import_problem
         if message[0] == "import-error":
             self._keep_output(message[2])
             self.close()

@@ -14,6 +14,11 @@ from .catalog import EXERCISES
 
 OUTPUT_LIMIT = 4000  # characters of a test's message kept in results.json
 
+# Who sees a test's result on Gradescope (their autograder specification):
+# ``hidden`` never the student, ``after_due_date`` / ``after_published`` the
+# student later, ``visible`` (the default) at once. The plugin's marker sets it.
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
 
 @dataclass
 class TestResult:
@@ -27,6 +32,7 @@ class TestResult:
     message: str = ""
     output: str = ""  # what the learner's code printed
     duration: float = 0.0
+    visibility: str = "visible"  # one of VISIBILITIES
 
     @property
     def earned(self) -> float:
@@ -137,35 +143,66 @@ def _cut(text: str, limit: int = OUTPUT_LIMIT) -> str:
     return text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
 
 
+def _exercise_number(name: str) -> int:
+    return next((e.number for e in EXERCISES if e.name == name), 0)
+
+
+def _test_output(r: TestResult) -> str:
+    """What a test's entry in results.json says below its name."""
+    if r.visibility == "hidden":
+        # Hidden tests hold what an instructor keeps secret (private inputs and
+        # expected values): their entry says which exercise failed, nothing more,
+        # and nothing the learner's code printed (it could echo the inputs).
+        if r.status == "passed":
+            return ""
+        return f"A hidden test of exercise {_exercise_number(r.exercise)} ({r.exercise}) failed."
+    output = r.message if r.status != "passed" else ""
+    if r.status == "not started":
+        output = output or "not started"
+    if r.output:
+        output += "\n\nWhat your code printed:\n" + r.output
+    return _cut(output.strip())
+
+
 def gradescope_results(results: List[TestResult], execution_time: float,
                        visibility: str = "visible", header: str = "") -> Dict[str, Any]:
-    """Gradescope's results.json as a dict (their autograder specification)."""
+    """Gradescope's results.json as a dict (their autograder specification).
+
+    The top-level ``output`` is shown to the student at once: its score table
+    counts the visible tests only, and says how many others there are, so that
+    no hidden test's name, message or outcome shows through it.
+    """
     tests = []
     seen: Dict[str, int] = {}
+    hidden_seen: Dict[str, int] = {}
     for r in results:
         seen[r.exercise] = seen.get(r.exercise, 0) + 1
-        number = seen[r.exercise]
-        output = r.message if r.status != "passed" else ""
-        if r.status == "not started":
-            output = output or "not started"
-        if r.output:
-            output += "\n\nWhat your code printed:\n" + r.output
-        exercise = next((e for e in EXERCISES if e.name == r.exercise), None)
+        name = f"{r.exercise}: {r.name}"
+        if r.visibility == "hidden":
+            # A private test's name may describe its secret input.
+            hidden_seen[r.exercise] = hidden_seen.get(r.exercise, 0) + 1
+            name = f"{r.exercise}: hidden test {hidden_seen[r.exercise]}"
         tests.append({
-            "name": f"{r.exercise}: {r.name}",
-            "number": f"{exercise.number if exercise else 0}.{number}",
+            "name": name,
+            "number": f"{_exercise_number(r.exercise)}.{seen[r.exercise]}",
             "score": r.earned,
             "max_score": r.points,
             "status": "passed" if r.status == "passed" else "failed",
-            "output": _cut(output.strip()),
-            "visibility": "visible",
+            "output": _test_output(r),
+            "visibility": r.visibility,
             "tags": [r.exercise],
         })
-    rows = by_exercise(results)
+    shown = [r for r in results if r.visibility == "visible"]
+    lines = ([header] if header else []) + (table(by_exercise(shown)) if shown else [])
+    later = len(results) - len(shown)
+    if later:
+        noun = "test is" if later == 1 else "tests are"
+        lines.append(f"{later} more {noun} graded but not shown here: your instructor "
+                     "shows them later, or keeps them hidden.")
     return {
         "score": sum(t["score"] for t in tests),
         "execution_time": round(execution_time, 3),
-        "output": "\n".join(([header] if header else []) + table(rows)),
+        "output": "\n".join(lines),
         "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,

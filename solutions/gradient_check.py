@@ -1,10 +1,10 @@
 """A gradient checker: compare an analytic gradient with a numerical one.
 
-No seed of its own: it turns the finite differences of seeds 000 and 001 into
-a tool, the one the test suite uses to check every gradient in this kata.
-Instead of the seeds' forward difference it takes a central difference, whose
-error shrinks like eps^2 rather than eps, and it judges the agreement with a
-relative error, which means the same whatever the size of the gradient.
+It turns the finite differences of ``numeric_gradients`` into a tool, the one
+the test suite uses to check every gradient in this kata. Instead of a forward
+difference it takes a central difference, whose error shrinks like eps^2
+rather than eps, and it judges the agreement with a relative error, which
+means the same whatever the size of the gradient.
 
 Functions, in order:
     numerical_gradient  central-difference gradient of a scalar function
@@ -24,7 +24,8 @@ def numerical_gradient(f, x, eps=1e-5):
         df/dx[i] ~ (f(x + eps * e_i) - f(x - eps * e_i)) / (2 * eps)
 
     The error is of order eps^2 (for a quadratic ``f`` only rounding is
-    left), against order eps for the forward difference of seed 000.
+    left), against order eps for the forward difference of
+    ``numeric_gradients``.
 
     Each element of ``x`` is perturbed in place, ``f`` is called on ``x``
     itself, and the element is then set back to its saved original value
@@ -53,6 +54,9 @@ def numerical_gradient(f, x, eps=1e-5):
     For ``f(x) = sum(x**2)`` at ``x = [1.0, -2.0, 3.0]`` the result is
     ``[2.0, -4.0, 6.0]`` up to rounding, the exact ``2x``.
     """
+    # TODO: return the central-difference gradient of f at x, for x of any shape;
+    # x must hold exactly its original values afterwards, even when f raises.
+    # BEGIN SOLUTION
     grad = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
     for ix in np.ndindex(x.shape):
         oldval = x[ix]
@@ -65,6 +69,7 @@ def numerical_gradient(f, x, eps=1e-5):
             x[ix] = oldval  # restore
         grad[ix] = (fxph - fxmh) / (2 * eps)  # the slope
     return grad
+    # END SOLUTION
 
 
 def relative_error(a, b):
@@ -92,12 +97,16 @@ def relative_error(a, b):
         The largest term, as a Python float; 0.0 for empty arrays and NaN if
         any entry is NaN.
     """
+    # TODO: return the worst elementwise relative difference as a Python float,
+    # 0.0 when there is nothing to compare.
+    # BEGIN SOLUTION
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     # |a - b| / max(1e-8, |a| + |b|), elementwise
     ratio = np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
     # the worst element decides; initial=0.0 covers empty arrays
     return float(np.max(ratio, initial=0.0))
+    # END SOLUTION
 
 
 def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
@@ -137,7 +146,11 @@ def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
     gradient component that is tiny but not zero (say 1e-9) can fail on
     rounding noise alone, so choose points where no component is tiny.
     """
+    # TODO: return, as a Python bool, whether the numerical and the analytic
+    # gradient agree within tolerance, both taken at a private float64 copy of x.
+    # BEGIN SOLUTION
     x = np.array(x, dtype=np.float64)  # a private float64 copy
     numeric = numerical_gradient(f, x, eps)
     analytic = grad(x)
     return bool(relative_error(numeric, analytic) < tolerance)
+    # END SOLUTION

@@ -1,9 +1,11 @@
-"""How large may the learning rate be? Seed 001's question, answered from the data.
+"""How large may the learning rate be? The question answered from the data.
 
-From seed 001 (``001_a7e2f4d6072a85ab.txt``), whose three plots show
-gradient descent on the MSE of ``y = w*x + b`` creeping towards the optimum
-(lr 0.01), oscillating before it settles (lr 0.1) and blowing up (lr 1). The
-MSE is quadratic in (w, b), so its curvature is a constant matrix, the
+The story of ``numeric_gradients`` runs gradient descent on the MSE of
+``y = w*x + b`` for x = 1, 2, 3, 4 and y = 3x at three learning rates. From
+w = 0, the weight creeps towards its optimum 3 at 0.01 (0.45 after the first
+epoch), overshoots to 4.5 and oscillates before it settles at 0.1, and blows
+up at 1 (45 after the first epoch, then ever further away).
+The MSE is quadratic in (w, b), so its curvature is a constant matrix, the
 Hessian H, that depends on the inputs alone. Its largest eigenvalue sets the
 limits: gradient descent converges iff lr < 2/lambda_max, and it approaches
 the optimum without overshooting iff lr <= 1/lambda_max.
@@ -57,11 +59,14 @@ def critical_learning_rate(inputs):
 
     Examples
     --------
-    Seed 001's inputs x = 1, 2, 3, 4 give ``A.T @ A = [[30, 10], [10, 4]]``,
-    so ``H = [[15, 5], [5, 2]]``, with ``lambda_max = (17 + sqrt(269)) / 2``,
-    about 16.70, and a critical rate of about 0.1198. Seed 001's lr = 1 is
-    more than eight times too large.
+    The story's inputs x = 1, 2, 3, 4 give
+    ``A.T @ A = [[30, 10], [10, 4]]``, so ``H = [[15, 5], [5, 2]]``, with
+    ``lambda_max = (17 + sqrt(269)) / 2``, about 16.70, and a critical rate of
+    about 0.1198. Its lr = 1 is more than eight times too large.
     """
+    # TODO: return 2 / lambda_max for these inputs as a Python float, refusing
+    # (ValueError) inputs that are empty or not 1-D or 2-D.
+    # BEGIN SOLUTION
     x = np.asarray(inputs, dtype=float)
     if x.ndim not in (1, 2):
         raise ValueError(
@@ -81,6 +86,7 @@ def critical_learning_rate(inputs):
     lambda_max = np.linalg.eigvalsh(hessian)[-1]
     # the error along the steepest eigenvector is multiplied by (1 - lr*lambda_max)
     return float(2.0 / lambda_max)
+    # END SOLUTION
 
 
 def classify_learning_rate(inputs, lr):
@@ -122,11 +128,14 @@ def classify_learning_rate(inputs, lr):
 
     Examples
     --------
-    Seed 001's inputs x = 1, 2, 3, 4 (crit about 0.1198) and its three
-    plots: 0.01 gives ``"monotone"`` (w creeps up towards 3), 0.1 gives
+    The story's inputs x = 1, 2, 3, 4 (crit about 0.1198) and its three
+    runs: 0.01 gives ``"monotone"`` (w creeps up towards 3), 0.1 gives
     ``"oscillating"`` (w jumps to 4.5, back to 1.5, and settles), and 1
     gives ``"divergent"`` (exact gradient descent sends w to 45, -660, 10410, ...).
     """
+    # TODO: return the name of lr's regime, refusing (ValueError) any lr that is
+    # not > 0, NaN included.
+    # BEGIN SOLUTION
     if not lr > 0:  # also rejects NaN
         raise ValueError(f"the learning rate must be > 0; got lr={lr!r}")
     crit = critical_learning_rate(inputs)
@@ -135,3 +144,4 @@ def classify_learning_rate(inputs, lr):
     if lr < crit:
         return "oscillating"  # -1 < 1 - lr*lambda_max < 0
     return "divergent"  # 1 - lr*lambda_max <= -1
+    # END SOLUTION

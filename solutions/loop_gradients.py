@@ -1,22 +1,26 @@
 """Linear regression by gradient descent, one sample at a time in a Python loop.
 
-From seed 004 (``004_230588f3cc6471a9.txt``). We fit ``y = w*x + b`` to N
-samples by minimising the mean squared error
+We fit ``y = w*x + b`` to N samples by minimising the mean squared error
 ``L = (1/N) * sum_i (y_i - (w*x_i + b))^2``. The gradient of a sum is the sum
-of the gradients, so the seed builds it the plain way: a for loop that adds
-each sample's share, followed by one step downhill. The ``vectorized`` module
-later replaces this loop with a single matrix product.
+of the gradients, so it can be built the plain way: a for loop that adds each
+sample's share, followed by one step downhill. The story: ten points drawn on
+a random line, without noise, and a fit that starts from the guess
+``w = b = 0.0`` and takes 500 such steps at the learning rate 0.01. The loss
+falls from about 0.56 after the first step to about 0.0003 after 450, and w
+and b are still creeping towards the line's slope and intercept (0.39 and 0.57
+where the line has 0.44 and 0.54). The ``vectorized`` module later replaces
+this loop with a single matrix product.
 
 Functions, in order:
-    calculate_gradients  one full-batch gradient-descent step (the seed's name)
+    calculate_gradients  one full-batch gradient-descent step (a historical name)
 """
 
 
 def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     """Take one full-batch gradient-descent step on the MSE, looping over samples.
 
-    The name is the seed's: despite it, the function returns the UPDATED
-    parameters, not the gradients. With the prediction ``w*x_i + b``::
+    Despite its name, the function returns the UPDATED parameters, not the
+    gradients. With the prediction ``w*x_i + b``::
 
         L(w, b) = (1/N) * sum_i (y_i - (w*x_i + b))^2
 
@@ -40,11 +44,11 @@ def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     y_data : ndarray of shape (N,), float64
         The targets ``y_i``.
     w : float, or ndarray of shape (1,), float64
-        The current slope (the seed starts from ``0.0``).
+        The current slope (the story starts from ``0.0``).
     b : float, or ndarray of shape (1,), float64
         The current intercept.
     learning_rate : float
-        The step size (0.01 in the seed).
+        The step size (0.01 in the story).
     N : int
         The number of samples, ``len(x_data)``; the sums divide by it.
 
@@ -57,11 +61,14 @@ def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
 
     Notes
     -----
-    Seed 004 starts from ``w = b = 0.0`` and calls this once per epoch. On
+    The story starts from ``w = b = 0.0`` and calls this once per epoch. On
     noise-free data ``y_i = w_true*x_i + b_true`` every residual vanishes at
     ``(w_true, b_true)``, so both sums are 0 there: it is the point that
     repeated steps converge to when the learning rate is small enough.
     """
+    # TODO: return (w_next, b_next) after one step against the full-batch gradient,
+    # summed one sample at a time while w and b stay fixed.
+    # BEGIN SOLUTION
     # Start both sums at zero.
     dl_dw = 0.0
     dl_db = 0.0
@@ -76,3 +83,4 @@ def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     w_next = w - learning_rate * dl_dw
     b_next = b - learning_rate * dl_db
     return w_next, b_next
+    # END SOLUTION

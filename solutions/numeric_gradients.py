@@ -1,12 +1,12 @@
 """Gradients without calculus: nudge a weight, watch the loss, divide.
 
-From seeds 000 and 001 (``000_0b34a86e7afa18a8.txt``,
-``001_a7e2f4d6072a85ab.txt``). A model with no hidden layer, ``y = w*x + b``,
-is fitted to x = 1, 2, 3, 4. Its gradient is never derived: each weight is
-nudged by h = 0.0001, the change in the loss is measured, and the ratio
-serves as the slope. Seed 001 fits ``y = 3x`` with three learning rates and
-watches w creep (0.01), oscillate and settle (0.1), and blow up and then get
-stuck (1). The sticking is a float32 effect, explained in ``update_weights``.
+A model with no hidden layer, ``y = w*x + b``, is fitted to x = 1, 2, 3, 4.
+Its gradient is never derived: each weight is nudged by h = 0.0001, the change
+in the loss is measured, and the ratio serves as the slope. The story fits
+``y = 3x`` (targets 3, 6, 9, 12) from ``W = b = 0`` in float32, 1000 epochs at
+each of three learning rates, and watches W creep towards 3 (0.01), oscillate
+and settle (0.1), and blow up and then get stuck (1). The sticking is a
+float32 effect, explained in ``update_weights``.
 
 Functions, in order:
     feed_forward    the loss (MSE) of the weights on the data
@@ -29,13 +29,13 @@ def feed_forward(inputs, outputs, weights):
     Parameters
     ----------
     inputs : array_like of shape (N, P)
-        One sample per row; nested lists work (the seeds pass
+        One sample per row; nested lists work (the story passes
         ``[[1], [2], [3], [4]]``).
     outputs : array_like of shape (N, 1)
         The targets; nested lists work too.
     weights : list of two ndarrays
         ``[W, b]`` with W of shape (P, 1) and b of shape (1, 1); float32 in
-        the seeds.
+        the story.
 
     Returns
     -------
@@ -44,14 +44,18 @@ def feed_forward(inputs, outputs, weights):
 
     Examples
     --------
-    Seed 001 data ``x = [[1], [2], [3], [4]]``, ``y = [[3], [6], [9], [12]]``
-    with zero weights: every prediction is 0, so the loss is
-    ``(9 + 36 + 81 + 144) / 4 = 67.5``.
+    The story's data ``x = [[1], [2], [3], [4]]``,
+    ``y = [[3], [6], [9], [12]]`` with zero weights: every prediction is 0,
+    so the loss is ``(9 + 36 + 81 + 144) / 4 = 67.5``.
     """
+    # TODO: return the mean squared error of the model's predictions on the data,
+    # as a Python float (nested lists must work as well as arrays).
+    # BEGIN SOLUTION
     # pred = x W + b   (b broadcast over the N samples)
     pred = np.dot(inputs, weights[0]) + weights[1]
     # L = mean of (pred - y)^2
     return float(np.mean(np.square(pred - outputs)))
+    # END SOLUTION
 
 
 def update_weights(inputs, outputs, weights, lr):
@@ -67,7 +71,7 @@ def update_weights(inputs, outputs, weights, lr):
     measured at the ORIGINAL weights, never at partly updated ones, so the
     order of the loop does not matter. The nudge is added in place to one
     element of a deep copy of the weights, so it is rounded to the weights'
-    own dtype (float32 in the seeds).
+    own dtype (float32 in the story).
 
     Parameters
     ----------
@@ -77,7 +81,7 @@ def update_weights(inputs, outputs, weights, lr):
         The targets; nested lists work.
     weights : list of two ndarrays
         ``[W, b]`` with W of shape (P, 1) and b of shape (1, 1); float32 in
-        the seeds. Not modified.
+        the story. Not modified.
     lr : float
         The learning rate.
 
@@ -89,11 +93,11 @@ def update_weights(inputs, outputs, weights, lr):
 
     Examples
     --------
-    Seed 001: ``x = [[1], [2], [3], [4]]``, ``y = [[3], [6], [9], [12]]`` and
-    ``W = b = 0`` in float32. The true slope of the loss in W is -45 there
+    The story: ``x = [[1], [2], [3], [4]]``, ``y = [[3], [6], [9], [12]]``
+    and ``W = b = 0`` in float32. The true slope of the loss in W is -45 there
     (the forward difference measures about -44.9993), so one step moves W
     to about 0.45 with lr = 0.01, 4.5 with lr = 0.1 and 45 with lr = 1, the
-    numbers seed 001 reports.
+    numbers the story reports after its first epoch.
 
     At lr = 1 the steps overshoot further each time (W is about 45, then
     about -654, then about 12755), so |W| passes 1000 within three epochs,
@@ -103,9 +107,13 @@ def update_weights(inputs, outputs, weights, lr):
     the same weight (the step is less than half a unit in the last place):
     the measured loss change is exactly 0, and so is the gradient. The same
     holds for every float32 of magnitude 2048 or more, and b (about 3766)
-    freezes too. Seed 001 puts it as the nudge changing the loss too little
-    for the weight ever to reach the optimum.
+    freezes too. Seen from outside, the nudge changes the loss too little for
+    the weight ever to reach the optimum.
     """
+    # TODO: return [W_next, b_next], one step against slopes measured by nudging
+    # one weight at a time by 0.0001, each at the original weights and in their
+    # own dtype; leave `weights` as it is.
+    # BEGIN SOLUTION
     h = 0.0001  # the seeds' nudge
     original_loss = feed_forward(inputs, outputs, weights)
     updated_weights = deepcopy(weights)  # the step is written here, not into weights
@@ -125,3 +133,4 @@ def update_weights(inputs, outputs, weights, lr):
             # theta_next = theta - lr * dL/dtheta
             updated_weights[i][index] -= lr * grad
     return list(updated_weights)
+    # END SOLUTION

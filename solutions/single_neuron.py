@@ -1,11 +1,13 @@
 """One neuron, one sample: gradient descent worked out by hand.
 
-From seed 003 (``003_3261bf8e19f34bf4.txt``). A neuron with two inputs predicts
-``y_hat = w1*x_1 + w2*x_2 + b`` for a single sample and is scored with the
-loss ``L = 1/2 (y_hat - y)^2``. The chain rule gives each parameter a gradient
-of one short line, and stepping every parameter against its gradient, epoch
-after epoch, pulls the prediction onto the target. The seed's sample is
-``x_1 = 2, x_2 = -1, y = 1`` with starting weights ``[-0.5, 0.5, 1.5]``.
+A neuron with two inputs predicts ``y_hat = w1*x_1 + w2*x_2 + b`` for a
+single sample and is scored with the loss ``L = 1/2 (y_hat - y)^2``. The chain
+rule gives each parameter a gradient of one short line, and stepping every
+parameter against its gradient, epoch after epoch, pulls the prediction onto
+the target. The example worked through in the docstrings below is the sample
+``x_1 = 2, x_2 = -1, y = 1`` from the starting weights ``[-0.5, 0.5, 1.5]``
+with the learning rate ``alpha = 0.1``: the neuron first predicts 0.0, after
+one step 0.6, then 0.84, 0.936, ..., closing in on the target 1.
 
 Functions, in order:
     y_hat          the forward pass: the neuron's prediction
@@ -39,11 +41,14 @@ def y_hat(x_1, x_2, w):
 
     Examples
     --------
-    Seed 003: ``y_hat(2, -1, [-0.5, 0.5, 1.5])`` is ``0.0``; after one
-    update, ``y_hat(2, -1, [-0.3, 0.4, 1.6])`` is ``0.6`` (up to rounding).
+    The worked example: ``y_hat(2, -1, [-0.5, 0.5, 1.5])`` is ``0.0``; after
+    one update, ``y_hat(2, -1, [-0.3, 0.4, 1.6])`` is ``0.6`` (up to rounding).
     """
+    # TODO: return the neuron's prediction for this sample, as a Python float.
+    # BEGIN SOLUTION
     # y_hat = w1*x_1 + w2*x_2 + b
     return float(x_1 * w[0] + x_2 * w[1] + w[2])
+    # END SOLUTION
 
 
 def gradient_w1(y_hat, y, x_1):
@@ -73,11 +78,15 @@ def gradient_w1(y_hat, y, x_1):
 
     Examples
     --------
-    Seed 003: ``gradient_w1(0.0, 1, 2)`` is ``-2.0``. The gradient is
-    negative, so the update ``w1 - alpha * (-2.0)`` raises ``w1``.
+    At the start of the worked example: ``gradient_w1(0.0, 1, 2)`` is
+    ``-2.0``. The gradient is negative, so the update
+    ``w1 - alpha * (-2.0)`` raises ``w1``.
     """
+    # TODO: return the slope of the loss along w1, as a Python float.
+    # BEGIN SOLUTION
     # dL/dw1 = (y_hat - y) * x_1
     return float((y_hat - y) * x_1)
+    # END SOLUTION
 
 
 def gradient_w2(y_hat, y, x_2):
@@ -103,10 +112,14 @@ def gradient_w2(y_hat, y, x_2):
 
     Examples
     --------
-    Seed 003: ``gradient_w2(0.0, 1, -1)`` is ``1.0``.
+    At the start of the worked example: ``gradient_w2(0.0, 1, -1)`` is
+    ``1.0``, so the update lowers ``w2``.
     """
+    # TODO: return the slope of the loss along w2, as a Python float.
+    # BEGIN SOLUTION
     # dL/dw2 = (y_hat - y) * x_2
     return float((y_hat - y) * x_2)
+    # END SOLUTION
 
 
 def gradient_b(y_hat, y):
@@ -130,10 +143,13 @@ def gradient_b(y_hat, y):
 
     Examples
     --------
-    Seed 003: ``gradient_b(0.0, 1)`` is ``-1.0``.
+    At the start of the worked example: ``gradient_b(0.0, 1)`` is ``-1.0``.
     """
+    # TODO: return the slope of the loss along the bias, as a Python float.
+    # BEGIN SOLUTION
     # dL/db = (y_hat - y) * 1
     return float(y_hat - y)
+    # END SOLUTION
 
 
 def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
@@ -160,7 +176,7 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
         How many updates to make. With ``epochs=0`` the result is a copy of
         the initial weights.
     alpha : float, default 0.1
-        The learning rate (the seed's value).
+        The learning rate (0.1 in the worked example).
 
     Returns
     -------
@@ -169,17 +185,22 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
 
     Examples
     --------
-    Seed 003, ``adapt_weights(2, -1, 1, [-0.5, 0.5, 1.5], epochs)``: one
-    epoch gives ``[-0.3, 0.4, 1.6]`` and two give ``[-0.22, 0.36, 1.64]``
+    The worked example, ``adapt_weights(2, -1, 1, [-0.5, 0.5, 1.5], epochs)``:
+    one epoch gives ``[-0.3, 0.4, 1.6]`` and two give ``[-0.22, 0.36, 1.64]``
     (up to rounding); with more epochs the weights approach
     ``[-1/6, 1/3, 5/3]``. Every update moves the weights along
     ``[x_1, x_2, 1] = [2, -1, 1]``, and each epoch multiplies the error
     ``y_hat - y`` by ``1 - alpha * (x_1^2 + x_2^2 + 1) = 0.4``, so the
     predictions run 0.6, 0.84, 0.936, ... towards 1.
 
-    Unlike the seed, which wrote into the caller's array and printed the
-    weights, this returns them and leaves ``initial_weights`` alone.
+    The weights are returned, never written into ``initial_weights``: a
+    caller who keeps its starting weights (to try another learning rate, say)
+    must find them as they were.
     """
+    # TODO: return the weights after `epochs` steps of gradient descent, leaving
+    # initial_weights as they are; each epoch takes all three gradients from one
+    # prediction.
+    # BEGIN SOLUTION
     # A float copy: the caller's weights stay as they were.
     w = np.array(initial_weights, dtype=float)
     for _ in range(epochs):
@@ -194,3 +215,4 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
         w[1] = w[1] - alpha * dw2
         w[2] = w[2] - alpha * db
     return w
+    # END SOLUTION

@@ -1,11 +1,14 @@
 """Linear regression with matrices: the forward and backward pass without a loop.
 
-From seed 002 (``002_4d5299d06b22d7bd.txt``). The model of ``loop_gradients``
-grows to P features and k outputs, ``y_hat = x @ w + b`` with x of shape
-(N, P), w (P, k), b (1, k) and y (N, k). The loop over samples becomes one
-matrix product, and the bias gradient becomes a sum over the sample axis,
-because every sample shares the same bias. The seed read N from a global
-``n_samples``; here it always comes from ``x.shape[0]``.
+The model of ``loop_gradients`` grows to P features and k outputs,
+``y_hat = x @ w + b`` with x of shape (N, P), w (P, k), b (1, k) and y (N, k).
+The loop over samples becomes one matrix product, and the bias gradient
+becomes a sum over the sample axis, because every sample shares the same bias.
+The story: 10 samples of 5 features, targets from a random linear model plus
+noise of standard deviation 0.05, one output (k = 1), random starting weights,
+and 2000 steps at the learning rate 0.01. In the run retold here the MSE,
+already small, edges down from 0.01401 by about 0.00001 a step. N is read from the data,
+``x.shape[0]``, never from a global variable that holds 10.
 
 Functions, in order:
     forward         predictions for all samples at once
@@ -39,8 +42,11 @@ def forward(x, w, b):
     ndarray of shape (N, k), float64
         The predictions ``y_hat``, in a new array.
     """
+    # TODO: return the predictions for all N samples at once, without a loop.
+    # BEGIN SOLUTION
     # y_hat = x w + b  (b broadcast over the N rows)
     return x @ w + b
+    # END SOLUTION
 
 
 def calculate_loss(y, y_hat):
@@ -63,8 +69,11 @@ def calculate_loss(y, y_hat):
         The mean of the squared differences over every entry, as a Python
         float.
     """
+    # TODO: return the mean squared error over every entry, as a Python float.
+    # BEGIN SOLUTION
     # mean over all N*k entries of (y - y_hat)^2
     return float(np.mean((y - y_hat) ** 2))
+    # END SOLUTION
 
 
 def backward(y, y_hat, w, b, x, learning_rate):
@@ -74,7 +83,7 @@ def backward(y, y_hat, w, b, x, learning_rate):
 
         L(w, b) = (1 / (2N)) * sum_n sum_j (y_hat[n, j] - y[n, j])^2
 
-    which is half the MSE when k = 1: the seed "ignores the 2" that
+    which is half the MSE when k = 1: this step "ignores the 2" that
     differentiating the square brings down, which amounts to halving the
     loss (a learning rate twice as large gives the same step). For k > 1
     it is k/2 times ``calculate_loss``, since it divides by N only. With
@@ -103,7 +112,7 @@ def backward(y, y_hat, w, b, x, learning_rate):
     x : ndarray of shape (N, P), float64
         The inputs.
     learning_rate : float
-        The step size (0.01 in the seed).
+        The step size (0.01 in the story).
 
     Returns
     -------
@@ -112,6 +121,9 @@ def backward(y, y_hat, w, b, x, learning_rate):
     b_next : ndarray of shape (1, k), float64
         The updated bias, a new array (``b`` is not modified).
     """
+    # TODO: return (w_next, b_next), one step against the gradient above, as new
+    # arrays shaped like w and b, with N taken from the data.
+    # BEGIN SOLUTION
     n_samples = x.shape[0]  # N comes from the data, never from a global
     error = y_hat - y  # dL/dy_hat times N: shape (N, k)
     # dL/dw = x^T (y_hat - y) / N: each weight collects its feature's errors
@@ -122,3 +134,4 @@ def backward(y, y_hat, w, b, x, learning_rate):
     w_next = w - learning_rate * grad_w
     b_next = b - learning_rate * grad_b
     return w_next, b_next
+    # END SOLUTION

@@ -1,9 +1,9 @@
-"""Exercise 6, learning_rate (seed 001): how large may the learning rate be?
+"""Exercise 6, learning_rate: how large may the learning rate be?
 
-Seed 001 fits y = w*x + b to x = 1, 2, 3, 4 and y = 3x by gradient descent on
+The story fits y = w*x + b to x = 1, 2, 3, 4 and y = 3x by gradient descent on
 the MSE, from w = b = 0, at learning rates 0.01 (creeps towards w = 3), 0.1
 (oscillates, then settles) and 1 (blows up). The MSE's Hessian is
-H = (2/N) A^T A with A = [x, 1]; for seed 001 it is [[15, 5], [5, 2]], with
+H = (2/N) A^T A with A = [x, 1]; for these x it is [[15, 5], [5, 2]], with
 lambda_max = (17 + sqrt(269)) / 2 and a critical rate 2/lambda_max = 4/(17 + sqrt(269)).
 The tests below also run gradient descent themselves, so a rate is judged by
 what it does, not only by the formula.
@@ -110,7 +110,7 @@ def as_rate(got, call):
 
 
 def losses(inputs, y, rates, steps):
-    """MSE after each of `steps` steps of gradient descent from theta = 0 (seed 001's start),
+    """MSE after each of `steps` steps of gradient descent from theta = 0 (the story's start),
     one run for each learning rate in `rates`, side by side: shape (steps + 1, len(rates)).
 
     The closed form of those steps: with H = (2/N) A^T A = V diag(lambda) V^T and
@@ -136,12 +136,12 @@ def losses(inputs, y, rates, steps):
 
 @pytest.mark.points(2)
 def test_critical_learning_rate_matches_seed_001(learner):
-    """For seed 001's x = 1, 2, 3, 4 the critical rate is 4 / (17 + sqrt(269)), about 0.1198."""
+    """For the story's x = 1, 2, 3, 4 the critical rate is 4 / (17 + sqrt(269)), about 0.1198."""
     both = (SEED_X, np.array([1.0, 2.0, 3.0, 4.0]))
     for inputs, got in zip(both, learner.critical_learning_rate.each((x,) for x in both)):
         expect_close(got, SEED_CRITICAL, rtol=1e-9, call=learner.critical_learning_rate,
                      factors=rate_factors(inputs, got),
-                     hint="For seed 001, H = (2/4) [[30, 10], [10, 4]] = [[15, 5], [5, 2]]. "
+                     hint="For x = 1, 2, 3, 4, H = (2/4) [[30, 10], [10, 4]] = [[15, 5], [5, 2]]. "
                           + RATE_HINT)
 
 
@@ -173,7 +173,7 @@ def test_critical_learning_rate_matches_the_closed_form(learner, reference, inpu
 # y = A @ theta_true (so the smallest MSE is 0). For each, starting from theta = 0 the
 # error has a component along H's top eigenvector (checked when the tests were written).
 DESCENT_DATA = [
-    ("seed 001", SEED_X, SEED_Y),
+    ("y = 3x on x = 1, 2, 3, 4", SEED_X, SEED_Y),
     ("two features", [[1, 0], [0, 1], [1, 1], [2, -1], [-1, 3]],
      design([[1, 0], [0, 1], [1, 1], [2, -1], [-1, 3]]) @ np.array([1.0, -2.0, 0.5])),
     ("one feature, six samples", [-3, -1, 0.5, 2, 2.5, 4],
@@ -219,10 +219,10 @@ def test_critical_learning_rate_separates_convergence_from_divergence(learner):
 
 @pytest.mark.points(2)
 def test_classify_learning_rate_names_seed_001s_three_plots(learner):
-    """Seed 001's plots: lr 0.01 is "monotone", 0.1 "oscillating" and 1 "divergent".
+    """The story's three runs: lr 0.01 is "monotone", 0.1 "oscillating" and 1 "divergent".
 
     The steps quoted in the messages are exact gradient descent from w = b = 0
-    (closed form: dL/dw = (2/N) sum x(wx + b - y)); seed 001 reports 0.45 and 4.5
+    (closed form: dL/dw = (2/N) sum x(wx + b - y)); the story reports 0.45 and 4.5
     after the first step at 0.01 and 0.1, and 45 at 1.
     """
     plots = [(0.01, "monotone", "w creeps up towards 3"),
@@ -231,7 +231,7 @@ def test_classify_learning_rate_names_seed_001s_three_plots(learner):
     results = learner.classify_learning_rate.each((SEED_X, lr) for lr, _, _ in plots)
     for (lr, want, plot), got in zip(plots, results):
         expect_true(got == want,
-                    f"It returned {show(got)}, but seed 001's plot at lr = {lr:g} ({plot}) is "
+                    f"It returned {show(got)}, but fitting y = 3x at lr = {lr:g} ({plot}) is "
                     f"{want!r}. With crit = 2/lambda_max ~ {SEED_CRITICAL:.4f}: \"monotone\" up to "
                     "crit/2, \"oscillating\" below crit, \"divergent\" from crit on.",
                     call=learner.classify_learning_rate)
@@ -244,7 +244,7 @@ def expect_label(learner, inputs, lr, want, why):
 
 
 def test_classify_learning_rate_switches_at_half_the_critical_rate_and_at_it(learner):
-    """The label changes at crit/2 and at crit: checked just below and just above each, on seed 001.
+    """The label changes at crit/2 and at crit: checked just below and just above each, on x = 1..4.
 
     With crit = 4 / (17 + sqrt(269)) (closed form): (1 -+ 1e-9) * crit/2 gives
     "monotone" and "oscillating", (1 -+ 1e-9) * crit "oscillating" and "divergent".
@@ -292,7 +292,7 @@ def test_classify_learning_rate_matches_the_reference(learner, reference, inputs
 
 
 def steepest_errors(lr, steps):
-    """(theta - theta_star) along H's top eigenvector during gradient descent on seed 001."""
+    """(theta - theta_star) along H's top eigenvector during gradient descent on y = 3x."""
     a = design(SEED_X)
     top = np.linalg.eigh((2 / len(a)) * (a.T @ a))[1][:, -1]
     theta = np.zeros(2)
@@ -317,7 +317,7 @@ def observed(errors):
 
 @pytest.mark.points(2)
 def test_classify_learning_rate_agrees_with_gradient_descent_on_seed_001(learner):
-    """Each label matches what gradient descent on seed 001 does along the steepest direction.
+    """Each label matches what gradient descent on y = 3x does along the steepest direction.
 
     Run here for nine rates from 0.01 to 1: the error theta - theta_star along
     H's top eigenvector is multiplied by 1 - lr*lambda_max at each step, so it
@@ -332,8 +332,8 @@ def test_classify_learning_rate_agrees_with_gradient_descent_on_seed_001(learner
         errors = steepest_errors(lr, steps)
         seen, how = observed(errors)
         expect_true(got == seen,
-                    f"It returned {show(got)} for lr = {lr:g}, but gradient descent on seed "
-                    f"001's data at that rate is {seen!r}: along the steepest direction {how} "
+                    f"It returned {show(got)} for lr = {lr:g}, but gradient descent on y = 3x, "
+                    f"x = 1..4, at that rate is {seen!r}: along the steepest direction {how} "
                     f"({', '.join(f'{e:.3g}' for e in errors[:4])}, ... {errors[-1]:.3g} after "
                     f"{steps} steps).", call=learner.classify_learning_rate)
 

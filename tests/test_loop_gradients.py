@@ -1,4 +1,4 @@
-"""Exercise 2, loop_gradients (seed 004): full-batch steps on the MSE, one sample at a time."""
+"""Exercise 2, loop_gradients: full-batch steps on the MSE, one sample at a time."""
 
 import math
 
@@ -53,7 +53,7 @@ def as_pair(got, call):
 
 
 def take_step(learner, x, y, theta, lr):
-    """Call calculate_gradients from theta = [w, b] (Python floats, as in the seed)."""
+    """Call calculate_gradients from theta = [w, b] (Python floats, as in the story)."""
     got = learner.calculate_gradients(x, y, float(theta[0]), float(theta[1]), lr, len(x))
     return as_pair(got, learner.calculate_gradients)
 
@@ -70,8 +70,9 @@ def problems(draw):
 def test_calculate_gradients_matches_the_seeds_first_steps(learner):
     """From w = b = 0 on x = 1..4, y = 3x, lr 0.01: steps to (0.45, 0.15), then (0.825, 0.2745).
 
-    Seed 004 starts from w = b = 0.0; seed 001 fits y = 3x on x = 1, 2, 3, 4 and
-    reports w = 0.45 after one step at lr 0.01 and 4.5 at lr 0.1. At w = b = 0
+    The story starts from w = b = 0.0; fitting y = 3x on x = 1, 2, 3, 4 (the
+    numeric_gradients story) gives w = 0.45 after one step at lr 0.01 and 4.5 at
+    lr 0.1. At w = b = 0
     every residual is y_i, so w_next = lr * (2/N) * sum x_i y_i = lr * 0.5 * 90 and
     b_next = lr * (2/N) * sum y_i = lr * 0.5 * 30. From (0.45, 0.15) the residuals
     are 2.55 x_i - 0.15, whose sums are 75 (times x_i) and 24.9, so
@@ -157,10 +158,10 @@ def design(x):
 
 
 def test_calculate_gradients_recovers_the_seeds_line(learner):
-    """Repeated steps on seed 004's noise-free data (N = 10) reach the true w and b to 1e-6.
+    """Repeated steps on the story's kind of noise-free data (N = 10) reach the true w and b.
 
-    Seed 004 draws x ~ uniform(0, 1), w and b the same way, and y = w x + b without
-    noise, so the residuals all vanish at the true (w, b). The seed's lr 0.01 stops
+    The story draws x ~ uniform(0, 1), w and b the same way, and y = w x + b without
+    noise, so the residuals all vanish at the true (w, b). Its lr 0.01 stops
     short (its 500 epochs end at w = 0.394 for a true 0.438): here the learning rate
     is the closed form's best, 2 / (lambda_min + lambda_max) of H = (2/N) A^T A,
     which shrinks the error by q = (kappa - 1)/(kappa + 1) per epoch, and the number
@@ -175,7 +176,7 @@ def test_calculate_gradients_recovers_the_seeds_line(learner):
     path, _ = run(learner, x, y, lr, epochs)
     expect_settled(path[-1], np.array([w_true, b_true]), 1e-6,
                    f"calculate_gradients {epochs} times from w = b = 0.0 at learning_rate = "
-                   f"{lr:.4g} on seed 004's data (N = 10)",
+                   f"{lr:.4g} on ten noise-free points of a line (N = 10)",
                    "Each call makes exactly one full step; on noise-free data the steps settle "
                    "where every residual y_i - (w*x_i + b) is 0.")
 

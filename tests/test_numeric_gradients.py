@@ -1,4 +1,4 @@
-"""Exercise 4, numeric_gradients (seeds 000 and 001): finite-difference steps on float32 weights."""
+"""Exercise 4, numeric_gradients: finite-difference steps on float32 weights."""
 
 
 import numpy as np
@@ -33,7 +33,7 @@ STEP_HINT = ("For each element of W and of b: nudge it by h = 0.0001 in a deep c
 
 
 def zeros():
-    """The seeds' start W = b = 0: two separate (1, 1) float32 arrays.
+    """The story's start W = b = 0: two separate (1, 1) float32 arrays.
 
     Not ``[np.array([[0]], dtype=np.float32)] * 2``: that is one array twice, and
     deepcopy keeps the two names tied, so nudging W would nudge b as well.
@@ -110,11 +110,11 @@ def problems(draw):
 
 @pytest.mark.points(1)
 def test_feed_forward_matches_the_seeds(learner):
-    """On seed 001's and seed 000's data the loss is 67.5 and 62.5 at W = b = 0, 0 and 1 at W = 3.
+    """On y = 3, 6, 9, 12 and y = 3, 4, 9, 12 the MSE is 67.5 and 62.5 at W = b = 0, 0 and 1 at W=3.
 
     At W = b = 0 every prediction is 0, so the MSE is (9 + 36 + 81 + 144) / 4 and
     (9 + 16 + 81 + 144) / 4. At W = 3, b = 0 the predictions are 3, 6, 9, 12: they
-    fit seed 001's y = 3x exactly and miss seed 000's y = 4 by 2, so the MSE is 4/4.
+    fit y = 3x exactly and miss the other data's y = 4 by 2, so the MSE is 4/4.
     """
     three = [np.array([[3]], dtype=np.float32), np.zeros((1, 1), dtype=np.float32)]
     cases = [(Y_SEED, zeros()), (Y_SEED_000, zeros()), (Y_SEED, three), (Y_SEED_000, three)]
@@ -122,7 +122,7 @@ def test_feed_forward_matches_the_seeds(learner):
                                          for outputs, weights in cases))
     expect_losses(got, [67.5, 62.5, 0.0, 1.0],
                   "numeric_gradients.feed_forward(inputs=[[1], [2], [3], [4]], outputs, weights) "
-                  "with seed 001's outputs [[3], [6], [9], [12]] and seed 000's [[3], [4], [9], "
+                  "with outputs [[3], [6], [9], [12]] (y = 3x) and [[3], [4], [9], "
                   "[12]], each at W = b = 0 and at W = 3, b = 0",
                   "pred = np.dot(inputs, W) + b; the loss is the mean (not the sum) of "
                   "(pred - outputs)**2 (squared, not absolute), as one number.")
@@ -161,9 +161,9 @@ def expect_seed_step(learner, got, want, lr):
 
 @pytest.mark.points(3)
 def test_update_weights_matches_the_seed(learner):
-    """One step from W = b = 0 on seed 001's data moves W to 0.45, 4.5 and 45 at lr 0.01, 0.1 and 1.
+    """One step from W = b = 0 on y = 3x moves W to 0.45, 4.5 and 45 at lr 0.01, 0.1 and 1.
 
-    Seed 001's numbers. At W = b = 0 the slopes of the loss are exactly
+    The story's numbers. At W = b = 0 the slopes of the loss are exactly
     dL/dW = (2/N) sum (0 - y_n) x_n = -45 and dL/db = (2/N) sum (0 - y_n) = -15,
     so b moves to 0.15, 1.5 and 15. The forward difference with h = 0.0001
     measures -44.99925 and -14.9999 (0.44999, 4.49992, 44.99925 for W), within
@@ -226,7 +226,7 @@ def expect_float32_pair(got, like, call):
 
 
 def epochs_of(learner, inputs, outputs, lr, epochs):
-    """Call update_weights repeatedly on its own output (seed 001's loop); the weights after each.
+    """Call update_weights repeatedly on its own output (the story's loop); the weights after each.
 
     The epochs run in one go in the learner's process; each result is checked as
     it comes back.
@@ -243,8 +243,8 @@ def epochs_of(learner, inputs, outputs, lr, epochs):
 def test_update_weights_freezes_at_lr_1_as_in_seed_001(learner):
     """At lr 1 |W| passes 1000 within three epochs, then W and b stop moving (float32 swallows h).
 
-    Seed 001: "the weight value spiked to a very high value and was not able to
-    reach the optimal value". The closed form of gradient descent at lr 1 gives
+    In the story's words, the weight spikes to a very high value and never reaches
+    the optimum. The closed form of gradient descent at lr 1 gives
     W = 45, -660, 10410 and b = 15, -225, 3540 (each step overshoots 15.7-fold);
     float32 nudges change these a little. Once |W| and |b| are 2048 or more,
     float32 numbers are at least 2.4e-4 apart, so W + 0.0001 rounds back to W: the

@@ -1,4 +1,4 @@
-"""Exercise 1, single_neuron (seed 003): one neuron, one sample, L = 1/2 (y_hat - y)^2."""
+"""Exercise 1, single_neuron: one neuron, one sample, L = 1/2 (y_hat - y)^2."""
 
 from contextlib import contextmanager
 
@@ -22,7 +22,7 @@ W0 = [-0.5, 0.5, 1.5]
 
 @st.composite
 def samples(draw):
-    """x_1, x_2, y (Python floats, as in the seed) and the weights [w1, w2, b] as a list:
+    """x_1, x_2, y (Python floats, as in the worked example) and the weights [w1, w2, b] as a list:
     values in [-4, 4] to three decimals."""
     values = thousandths(generator(draw), 6, bound=4).tolist()
     return values[0], values[1], values[2], values[3:]
@@ -35,7 +35,7 @@ def loss(x_1, x_2, y):
 
 @pytest.mark.points(1)
 def test_y_hat_matches_the_seed(learner):
-    """y_hat gives seed 003's predictions: 0.0 at the start, 0.6 after one update."""
+    """y_hat gives the worked example's predictions: 0.0 at the start, 0.6 after one update."""
     expect_close(learner.y_hat(X1, X2, np.array(W0)), 0.0, call=learner.y_hat)
     expect_close(learner.y_hat(X1, X2, np.array([-0.3, 0.4, 1.6])), 0.6, rtol=1e-12,
                  call=learner.y_hat)
@@ -75,7 +75,7 @@ SEED_START = (("y_hat", (X1, X2, W0), 0.0), ("gradient_w1", (0.0, Y, X1), -2.0),
 
 
 def test_gradients_match_the_seed(learner):
-    """At seed 003's start (y_hat = 0, y = 1) the gradients are -2, 1 and -1."""
+    """At the worked example's start (y_hat = 0, y = 1) the gradients are -2, 1 and -1."""
     for name, args, want in SEED_START[1:]:
         function = getattr(learner, name)
         expect_close(function(*args), want, call=function, factors=SEED_FACTORS[name])
@@ -99,7 +99,7 @@ def test_gradients_match_numerical_gradient(learner, sample):
 
 
 def wrong_parts(learner):
-    """Which of the functions adapt_weights builds on are wrong at the seed's start ('' if none).
+    """Which of the functions adapt_weights builds on are wrong at the example's start ('' if none).
 
     One not written yet is left out: adapt_weights cannot be using it.
     """
@@ -117,7 +117,7 @@ def wrong_parts(learner):
         except (TypeError, ValueError):
             right = False
         if not right:
-            notes.append(f"{name}{args} gives {show(got)} where seed 003 has {want}")
+            notes.append(f"{name}{args} gives {show(got)} where the worked example has {want}")
     if not notes:
         return ""
     return ("adapt_weights is built on y_hat and the three gradients, and "
@@ -137,7 +137,7 @@ def built_on_the_parts(learner):
 
 
 def test_adapt_weights_matches_the_seed_table(learner):
-    """Seed 003's table: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two."""
+    """The worked example: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two."""
     with built_on_the_parts(learner):
         start = np.array(W0)
         expect_close(learner.adapt_weights(X1, X2, Y, start, 0), start, call=learner.adapt_weights,
@@ -153,7 +153,7 @@ def test_adapt_weights_matches_the_seed_table(learner):
 
 @pytest.mark.points(1)
 def test_adapt_weights_reaches_the_seeds_limit(learner):
-    """After many epochs the weights settle at seed 003's limit [-1/6, 1/3, 5/3].
+    """After many epochs the weights settle at the worked example's limit [-1/6, 1/3, 5/3].
 
     Each epoch multiplies the error y_hat - y by 1 - alpha*(x_1^2 + x_2^2 + 1) = 0.4,
     so 60 epochs leave 0.4**60 ~ 1e-24 of it.
@@ -189,7 +189,7 @@ def test_adapt_weights_matches_the_closed_form(learner, sample, epochs, alpha):
 def test_adapt_weights_converges_below_and_diverges_above_the_critical_rate(learner):
     """Gradient descent on one sample converges iff alpha < 2 / (x_1^2 + x_2^2 + 1).
 
-    For seed 003's sample that bound is 2/6: at 0.9 of it the error shrinks by
+    For the worked example's sample that bound is 2/6: at 0.9 of it the error shrinks by
     |1 - 1.8| = 0.8 per epoch and the loss never rises (from 0.5 to 0.5 * 0.8**200
     ~ 2e-20 in 100 epochs); at 1.1 of it the error grows by 1.2 per epoch.
     """

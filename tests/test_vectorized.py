@@ -1,4 +1,4 @@
-"""Exercise 3, vectorized (seed 002): forward, loss and backward with matrices."""
+"""Exercise 3, vectorized: forward, loss and backward with matrices."""
 
 
 import numpy as np
@@ -83,10 +83,10 @@ def test_forward_matches_the_reference(learner, reference, problem):
 
 @pytest.mark.points(1)
 def test_calculate_loss_matches_the_seeds(learner):
-    """Predicting 0 scores 67.5 on seed 001's y = 3, 6, 9, 12 and 62.5 on seed 000's 3, 4, 9, 12.
+    """Predicting 0 scores 67.5 on y = 3, 6, 9, 12 and 62.5 on y = 3, 4, 9, 12.
 
     The means of the squares (9 + 36 + 81 + 144) / 4 and (9 + 16 + 81 + 144) / 4.
-    Predicting 3x = 3, 6, 9, 12 scores 0 on seed 001's y and 4/4 = 1 on seed 000's,
+    Predicting 3x = 3, 6, 9, 12 scores 0 on the first y and 4/4 = 1 on the second,
     which differs from it by 2 in one place. With both y side by side (k = 2) the
     mean is over all N*k = 8 entries: (270 + 250) / 8 = 65 against 0, and 4/8 =
     0.5 against 3x in both columns; a mean over the N rows alone doubles both.
@@ -99,8 +99,8 @@ def test_calculate_loss_matches_the_seeds(learner):
              (both, 0 * both), (both, np.hstack([seed_001, seed_001]))]
     got = list(learner.calculate_loss.each(cases))
     expect_losses(got, [67.5, 62.5, 0.0, 1.0, 65.0, 0.5],
-                  "vectorized.calculate_loss(y, y_hat) with seed 001's y = [[3], [6], [9], [12]] "
-                  "and seed 000's y = [[3], [4], [9], [12]], each against y_hat = 0 and against "
+                  "vectorized.calculate_loss(y, y_hat) with y = [[3], [6], [9], [12]] "
+                  "and y = [[3], [4], [9], [12]], each against y_hat = 0 and against "
                   "y_hat = [[3], [6], [9], [12]], then both side by side (shape (4, 2)) against "
                   "0 and against [[3, 3], [6, 6], [9, 9], [12, 12]]",
                   "The MSE is the mean (not the sum) of the squared differences (not their "
@@ -219,10 +219,10 @@ def descent(learner, x, y, lr, steps):
 
 
 def seed_like_data():
-    """Seed 002's set-up, y = x @ w_true + b_true + 0.05 noise, with N = 12, P = 3 and k = 2.
+    """The story's set-up, y = x @ w_true + b_true + 0.05 noise, with N = 12, P = 3 and k = 2.
 
-    (The seed has N = 10, P = 5, k = 1.) x is drawn from a standard normal
-    rather than the seed's uniform(0, 1), whose mean of 0.5 makes A = [x, 1]
+    (The story has N = 10, P = 5, k = 1.) x is drawn from a standard normal
+    rather than the story's uniform(0, 1), whose mean of 0.5 makes A = [x, 1]
     badly conditioned; here (1/N) A^T A has kappa 4.1.
     """
     rng = np.random.default_rng(3)
@@ -272,7 +272,7 @@ def test_backward_converges_below_and_diverges_above_its_critical_rate(learner):
 
     For the MSE (1/N) ||A theta - y||^2 with A = [x, 1] the Hessian is
     (2/N) A^T A and the critical rate 2/lambda_max of it. backward descends HALF
-    the MSE (the seed "ignores the 2"), whose Hessian is (1/N) A^T A: its critical
+    the MSE (it "ignores the 2"), whose Hessian is (1/N) A^T A: its critical
     rate is twice the MSE's, 4/lambda_max((2/N) A^T A). At 0.9 of it the top
     error mode is multiplied by -0.8 per step and the others shrink faster
     (kappa 4.1), so 15 steps shrink the distance to the least-squares fit theta*

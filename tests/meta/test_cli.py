@@ -182,6 +182,7 @@ def test_solution_is_shown_only_once_the_exercise_passes(tmp_path):
     shown = gradkata(project, "solution", "1", "--impl", "solutions")
     assert shown.returncode == 0, shown.stdout
     assert SOLVED_Y_HAT.strip() in shown.stdout
+    assert "BEGIN SOLUTION" not in shown.stdout and "END SOLUTION" not in shown.stdout
 
 
 # --------------------------------------------------------------------------

@@ -242,6 +242,27 @@ def test_gradescope_results_follow_their_schema_and_the_outcomes(tmp_path):
     assert sum(t["max_score"] for t in data["tests"]) == 100
 
 
+def test_xdist_workers_grade_as_one_process_does(tmp_path):
+    # Each test's points travel in its reports to xdist's controller, which alone
+    # writes the results: the same results.json as without -n, bar the time taken.
+    pytest.importorskip("xdist")
+    broken = with_y_hat("    return float(x_1 * w[0] + x_2 * w[1])\n")  # bias forgotten
+    folder = submission(tmp_path, "broken", broken)
+    runs = {}
+    for label, extra in (("serial", []), ("xdist", ["-n", "2"])):
+        results = tmp_path / f"{label}.json"
+        proc = run_pytest(f"--impl={folder}", "--gradescope", str(results), *extra)
+        assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+        runs[label] = json.loads(results.read_text())
+    assert runs["xdist"]["tests"] == runs["serial"]["tests"]
+    assert runs["xdist"]["output"] == runs["serial"]["output"]
+    assert 0 < runs["xdist"]["score"] < sum(FULL.values())
+    proc = run_pytest("--impl", "solutions", "-n", "2", "--gradescope", str(tmp_path / "s.json"))
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert proc.returncode == 0 and data["score"] == sum(FULL.values())
+    assert len(data["tests"]) == len(runs["serial"]["tests"])
+
+
 def test_a_reference_is_run_once_a_process_until_its_file_changes(tmp_path):
     from gradkata.plugin import load_reference
 

@@ -31,7 +31,7 @@ from typing import Dict, List, NamedTuple
 import pytest
 from test_grading import submission, with_y_hat
 
-from gradkata import catalog, classgrade
+from gradkata import catalog, classgrade, jail
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = {e.name: e.points for e in catalog.EXERCISES}
@@ -290,7 +290,7 @@ def user_namespaces_work() -> bool:
     return subprocess.run(["unshare", "-Ur", "true"], capture_output=True).returncode == 0
 
 
-JAILED = classgrade.isolation().jailed
+JAILED = jail.status().jailed
 
 
 def runs(attack: str) -> bool:
@@ -467,7 +467,7 @@ def test_an_attack_costs_at_most_its_own_exercise(batch: Batch, attack: str) -> 
     if not runs(attack):
         if user_namespaces_work():
             pytest.fail(f"'{attack}' needs the OS jail, which is not in force here although "
-                        f"user namespaces work (isolation: {classgrade.isolation().text}); "
+                        f"user namespaces work (isolation: {jail.status().text}); "
                         "it was not run, since unjailed it would spoil this checkout")
         pytest.skip("needs the OS jail, and this system has no user namespaces")
     row = batch.rows[attack]

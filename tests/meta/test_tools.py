@@ -4,6 +4,7 @@ edges, and the plugin's behaviour outside a kata."""
 import csv
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gradkata import bundle, classgrade, runner, scoring
+from gradkata import autograder, bundle, catalog, classgrade, runner, scoring
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
@@ -42,8 +43,8 @@ def test_the_gradescope_bundle_holds_the_kata_and_two_runnable_scripts(tmp_path)
     assert {"pyproject.toml", "gradkata/plugin.py", "tests/test_vectorized.py",
             "solutions/vectorized.py"} <= names
     assert not any(n.startswith("tests/meta/") or "__pycache__" in n for n in names)
-    assert "--gradescope \"$results\"" in runner and "timeout=5" in runner
-    assert "GRADKATA_SANDBOX_USER=student" in runner
+    assert "-m gradkata.autograder --timeout 5" in runner
+    assert 'GRADKATA_SANDBOX_USER="${GRADKATA_SANDBOX_USER:-student}"' in runner
 
 
 def test_the_bundle_wants_a_zip_name(tmp_path):
@@ -110,6 +111,20 @@ def test_the_snapshot_holds_what_grading_reads_and_is_read_only(tmp_path):
     finally:
         classgrade.remove_snapshot(snapshot)
     assert not snapshot.exists()
+
+
+def test_class_grading_results_keep_a_hidden_test_hidden(tmp_path):
+    hidden = scoring.TestResult("t::p", "test_private_4242", "vectorized", 2, "failed",
+                                "forward(4242) returned 1, expected 2", "printed 4242",
+                                visibility="hidden")
+    graded = classgrade.Graded("dan", str(tmp_path), [hidden], 1.0)
+    classgrade.write_results(str(tmp_path / "results"), [graded])
+    text = (tmp_path / "results" / "dan" / "results.json").read_text()
+    [test] = json.loads(text)["tests"]
+    assert test["visibility"] == "hidden" and test["name"] == "vectorized: hidden test 1"
+    number = next(e.number for e in catalog.EXERCISES if e.name == "vectorized")
+    assert test["output"] == f"A hidden test of exercise {number} (vectorized) failed."
+    assert "4242" not in text
 
 
 def test_scores_and_next_steps_follow_the_outcomes():
@@ -251,3 +266,132 @@ def test_the_maximum_is_the_kata_s_own_even_for_a_submission_not_graded(tmp_path
     assert rows["alice"]["vectorized"] == "25"
     assert rows["bob"]["max_score"] == "105"
     assert rows["bob"]["status"] != "graded" or float(rows["bob"]["learning_rate"]) == 0
+
+
+def _tiny_kata(pytester, y_hat_body="    return x_1 * w[0] + x_2 * w[1] + w[2]\n"):
+    """A kata of one exercise whose graded folder holds ``y_hat_body``."""
+    (pytester.path / "solutions").mkdir()
+    (pytester.path / "solutions" / "single_neuron.py").write_text(
+        "def y_hat(x_1, x_2, w):\n    return x_1 * w[0] + x_2 * w[1] + w[2]\n")
+    (pytester.path / "graded").mkdir()
+    (pytester.path / "graded" / "single_neuron.py").write_text(
+        "def y_hat(x_1, x_2, w):\n" + y_hat_body)
+    pytester.makeini("[pytest]\ngradkata_impl = graded\n")
+
+
+# A private test file: hidden by default, one test of it shown after the due date.
+PRIVATE_TESTS = """
+import pytest
+pytestmark = [pytest.mark.exercise("single_neuron"), pytest.mark.visibility("hidden")]
+
+def test_y_hat_at_the_secret_point_4242(learner, reference):
+    got, want = learner.y_hat(4242.5, 1, [1, 1, 1]), reference.y_hat(4242.5, 1, [1, 1, 1])
+    assert got == want, f"y_hat(4242.5, ...) returned {got}, expected {want}"
+
+@pytest.mark.visibility("after_due_date")
+def test_y_hat_later(learner):
+    assert learner.y_hat(0, 0, [0, 0, 5]) == 5
+
+@pytest.mark.visibility("visible")
+def test_y_hat_at_once(learner):
+    assert learner.y_hat(1, 1, [1, 1, 1]) == 3
+"""
+
+
+def test_visibility_reaches_results_and_a_hidden_test_says_only_what_failed(pytester):
+    _tiny_kata(pytester, "    print('saw', x_1)\n    return x_1 * w[0] + x_2 * w[1]\n")
+    pytester.makepyfile(test_private=PRIVATE_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--gradescope", "gs.json",
+                                           "--gradkata-raw", "raw.json")
+    result.assert_outcomes(failed=3)
+    data = json.loads((pytester.path / "gs.json").read_text())
+    by_visibility = {t["visibility"]: t for t in data["tests"]}
+    assert set(by_visibility) == {"hidden", "after_due_date", "visible"}
+    hidden = by_visibility["hidden"]
+    assert hidden["status"] == "failed" and hidden["score"] == 0
+    number = next(e.number for e in catalog.EXERCISES if e.name == "single_neuron")
+    assert hidden["output"] == f"A hidden test of exercise {number} (single_neuron) failed."
+    assert hidden["name"] == "single_neuron: hidden test 1"
+    # The secret input shows nowhere in what Gradescope gets, not even in the top-level
+    # output; the tests shown later or at once keep their messages and what was printed.
+    assert "4242" not in json.dumps(data)
+    assert "assert 0 == 5" in by_visibility["after_due_date"]["output"]
+    assert "saw 1" in by_visibility["visible"]["output"]
+    assert "2 more tests are graded but not shown here" in data["output"]
+    # The raw results (for the instructor) keep everything.
+    raw = json.loads((pytester.path / "raw.json").read_text())["results"]
+    assert [r["visibility"] for r in raw] == ["visible", "after_due_date", "hidden"]
+    assert "4242.5" in raw[2]["message"]
+
+
+def test_hidden_tests_run_after_the_visible_ones(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private=PRIVATE_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    names = [line.split("::")[1].split()[0] for line in result.stdout.lines
+             if "test_private.py::" in line and ("PASSED" in line or "FAILED" in line)]
+    assert names == ["test_y_hat_at_once", "test_y_hat_later",
+                     "test_y_hat_at_the_secret_point_4242"]
+
+
+def test_a_bad_visibility_is_a_usage_error_naming_the_test(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private="""
+import pytest
+pytestmark = pytest.mark.exercise("single_neuron")
+
+@pytest.mark.visibility("secret")
+def test_y_hat(learner):
+    assert learner.y_hat(1, 1, [1, 1, 1]) == 3
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_private.py::test_y_hat is marked visibility('secret');"
+                                 " the marker takes one of 'hidden', 'after_due_date',"
+                                 " 'after_published', 'visible'.*"])
+
+
+def test_the_autograder_picks_the_shallowest_copy_then_the_first_by_path(tmp_path):
+    upload = tmp_path / "upload"
+    for rel in ("hw/b/vectorized.py", "hw/a/vectorized.py", "deep/er/est/vectorized.py",
+                "__MACOSX/vectorized.py", ".git/single_neuron.py", "hw/single_neuron.py"):
+        (upload / rel).parent.mkdir(parents=True, exist_ok=True)
+        (upload / rel).write_text("")
+    (upload / "loop_gradients.py").symlink_to(tmp_path / "elsewhere.py")
+    choices = {c.module: c for c in autograder.choose(upload)}
+    assert (choices["vectorized"].graded, choices["vectorized"].ignored) == (
+        "hw/a/vectorized.py", ["hw/b/vectorized.py", "deep/er/est/vectorized.py"])
+    assert (choices["single_neuron"].graded, choices["single_neuron"].ignored) == (
+        "hw/single_neuron.py", [])
+    assert (choices["loop_gradients"].graded, choices["loop_gradients"].links) == (
+        None, ["loop_gradients.py"])
+    note = autograder.upload_note(list(choices.values()))
+    assert "vectorized.py: hw/a/vectorized.py; also found and ignored: hw/b/vectorized.py, " \
+           "deep/er/est/vectorized.py" in note
+    assert "the copy nearest the top of the upload" in note
+
+
+def _fake_pytest(monkeypatch, status, tests, per_test):
+    """Make autograder.grade's pytest a stand-in that writes the given results."""
+    def run(args, **kwargs):
+        gradescope = Path(args[args.index("--gradescope") + 1])
+        gradescope.write_text(json.dumps({"score": 0, "tests": tests}))
+        raw = Path(args[args.index("--gradkata-raw") + 1])
+        raw.write_text(json.dumps({"results": per_test}))
+        return subprocess.CompletedProcess(args, status, stdout="(pytest's output)")
+    monkeypatch.setattr(autograder.subprocess, "run", run)
+
+
+def test_the_autograder_scores_only_what_the_grader_could_run(tmp_path, monkeypatch):
+    test = {"name": "t", "score": 0, "max_score": 1}
+    ran = {"nodeid": "t", "status": "failed", "message": "wrong"}
+    _fake_pytest(monkeypatch, 1, [test], [ran])
+    assert autograder.grade(tmp_path, tmp_path, tmp_path / "r.json", 5)["tests"] == [test]
+    for status, tests, per_test, why in [
+            (2, [test], [ran], "pytest ended with status 2"),
+            (1, [], [], "pytest graded no test"),
+            (1, [test], [dict(ran, status="grader error", message="no jail here")],
+             "1 tests could not be run by the grader, the first (t) with: no jail here")]:
+        _fake_pytest(monkeypatch, status, tests, per_test)
+        with pytest.raises(autograder.GraderFailed, match=re.escape(why)):
+            autograder.grade(tmp_path, tmp_path, tmp_path / "r.json", 5)
