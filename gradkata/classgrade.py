@@ -363,7 +363,7 @@ def _start_worker_server() -> None:
     The server keeps only its own two file descriptors (and 0, 1, 2 on /dev/null),
     so that no worker inherits this judge's channel to the grader."""
     import socket
-    from multiprocessing import connection, forkserver
+    from multiprocessing import connection, forkserver, util
 
     server: Any = forkserver._forkserver  # type: ignore[attr-defined]
     address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
@@ -380,6 +380,10 @@ def _start_worker_server() -> None:
             os.closerange(3, ours[0])
             os.closerange(ours[0] + 1, ours[1])
             os.closerange(ours[1] + 1, 1 << 16)
+            # Every worker starts in a session of its own, so that a signal to its
+            # process group (kill(0, ...), all that a jailed worker can name)
+            # reaches no judge and no other worker.
+            util.register_after_fork(sys.modules[__name__], _own_session)
             forkserver.main(listener.fileno(), alive_r, [])
         finally:
             os._exit(0)
@@ -388,6 +392,11 @@ def _start_worker_server() -> None:
     server._forkserver_address = address
     server._forkserver_alive_fd = alive_w
     server._forkserver_pid = pid
+
+
+def _own_session(_: Any) -> None:
+    with _ignored(OSError):
+        os.setsid()
 
 
 _FORK_SERVER = "forkserver"
