@@ -117,7 +117,7 @@ def test_class_grading_results_keep_a_hidden_test_hidden(tmp_path):
     hidden = scoring.TestResult("t::p", "test_private_4242", "vectorized", 2, "failed",
                                 "forward(4242) returned 1, expected 2", "printed 4242",
                                 visibility="hidden")
-    graded = classgrade.Graded("dan", str(tmp_path), [hidden], 1.0)
+    graded = classgrade.Graded("dan", "dan", str(tmp_path), "graded", 2, [hidden], 1.0)
     classgrade.write_results(str(tmp_path / "results"), [graded])
     text = (tmp_path / "results" / "dan" / "results.json").read_text()
     [test] = json.loads(text)["tests"]
