@@ -118,18 +118,30 @@ def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
     return SuiteRun(collector.results, time.monotonic() - started, error)
 
 
+_WARM_UP_TEST = """
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=1, database=None)
+@given(st.integers())
+def test_nothing(x):
+    pass
+"""
+
+
 def warm_up() -> None:
-    """Run pytest once on an empty folder, in this process: what every later run
-    pays for once (finding and importing plugins, filling caches) is paid here."""
+    """Run pytest once, in this process, on a folder holding one trivial hypothesis
+    test: what every later run pays for once (finding and importing plugins,
+    hypothesis's first run, filling caches) is paid here."""
     import tempfile
 
     import pytest
 
-    with tempfile.TemporaryDirectory() as empty:
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "test_gradkata_warm_up.py").write_text(_WARM_UP_TEST)
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            pytest.main(["-q", "--collect-only", "-p", "no:cacheprovider", "--rootdir", empty,
-                         empty])
+            pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", folder, folder])
 
 
 def silence_std_fds() -> None:
