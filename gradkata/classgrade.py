@@ -58,6 +58,7 @@ ATTEMPTS = 2  # a judge that fails is retried once
 JUDGE_START_SECONDS = 20.0
 TEST_MARGIN_SECONDS = 0.5
 COLLECT_SECONDS = 60.0  # the batch's first judge only collects the kata's tests
+EXIT_SECONDS = 2.0  # how long a judge that has answered may take to exit
 
 
 def judge_seconds(tests: int, timeout: float) -> float:
@@ -298,9 +299,10 @@ def end_every_descendant(seconds: float = 10.0) -> List[int]:
         time.sleep(0.01)
 
 
-def _forget_the_template() -> None:
-    """Tell multiprocessing that its fork server is gone (it was killed with the rest),
-    so a later batch in this process starts a new one."""
+def stop_the_template(seconds: float = 2.0) -> None:
+    """Ask the judges' template (multiprocessing's fork server) to exit, wait for it
+    a little, and tell multiprocessing it is gone, so that a later batch in this
+    process starts a new one. What does not exit in time is killed with the rest."""
     try:
         from multiprocessing import forkserver
     except ImportError:  # Windows: no fork server was started
@@ -308,7 +310,16 @@ def _forget_the_template() -> None:
     server: Any = forkserver._forkserver  # type: ignore[attr-defined]
     if getattr(server, "_forkserver_alive_fd", None) is not None:
         with _ignored(OSError):
-            os.close(server._forkserver_alive_fd)
+            os.close(server._forkserver_alive_fd)  # its end of file tells it to exit
+    pid = getattr(server, "_forkserver_pid", None)
+    end = time.monotonic() + seconds
+    while pid is not None and time.monotonic() < end:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                break
+        except ChildProcessError:
+            break
+        time.sleep(0.01)
     address = getattr(server, "_forkserver_address", None)
     if isinstance(address, str) and not address.startswith("\0"):
         with _ignored(OSError):
@@ -352,7 +363,6 @@ def _judge(channel: Any, task: Task) -> None:
                        "seconds": run.seconds, "error": run.error}).encode()
     channel.sendall(_LENGTH.pack(len(data)) + data)
     channel.close()
-    os._exit(0)
 
 
 def _start_worker_server() -> None:
@@ -503,6 +513,8 @@ def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
     outcomes: List[Optional[Outcome]] = [None] * len(tasks)
 
     def finish(judge: _Running, outcome: Outcome) -> None:
+        if outcome.status == GRADED:
+            judge.process.join(EXIT_SECONDS)  # it has answered: let it end on its own
         judge.stop()  # and whatever it started that is still there
         running.remove(judge)
         if outcome.status != GRADED and judge.attempt < ATTEMPTS:
@@ -680,8 +692,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         failure = ""
     finally:
         # Nothing a submission started may outlive the batch, or write after it.
+        stop_the_template()
         end_every_descendant()
-        _forget_the_template()
     if failure:
         print(f"gradkata grade: {failure}; nothing written", file=sys.stderr)
         return 1
