@@ -36,14 +36,6 @@ class SuiteRun:
     seconds: float = 0.0
     error: str = ""  # empty when pytest finished (every test passed, or some failed)
 
-    @property
-    def score(self) -> float:
-        return sum(r.earned for r in self.results)
-
-    @property
-    def max_score(self) -> float:
-        return sum(r.points for r in self.results)
-
 
 class _Collector:
     """A pytest plugin object that keeps the session's graded results."""

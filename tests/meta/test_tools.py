@@ -78,6 +78,13 @@ def test_a_suite_run_that_cannot_finish_is_reported_not_scored(tmp_path):
     assert run.results == []
 
 
+def test_the_runner_knows_gradkata_s_own_pytest_options():
+    # Judges pass --require-isolation on only where pytest knows it.
+    options = runner.plugin_options()
+    assert {"--impl", "--require-isolation", "--gradescope"} <= options
+    assert "--no-such-option" not in options
+
+
 def test_a_submission_that_could_not_be_graded_has_a_status_and_no_score(tmp_path):
     graded = classgrade.Graded("carol", "carol", str(tmp_path), "error: the judge broke", 105)
     classgrade.write_csv(str(tmp_path / "g.csv"), [graded])
