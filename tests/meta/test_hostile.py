@@ -265,16 +265,17 @@ HOSTILE = {
 
 class Attack(NamedTuple):
     code: str
-    needs_jail: bool
+    needs_jail: bool  # only the OS jail stops it
+    harmful_unjailed: bool = False  # unjailed, it would spoil this checkout or this run
 
 
 ATTACKS = {
     "reads-the-reference": Attack(READS_THE_REFERENCE, True),
     "kills-its-judge": Attack(KILLS_ITS_JUDGE, False),
-    "kills-every-grader": Attack(KILLS_EVERY_GRADER, True),
+    "kills-every-grader": Attack(KILLS_EVERY_GRADER, True, harmful_unjailed=True),
     "leaves-a-daemon-that-rewrites-the-gradebook": Attack(LEAVES_A_DAEMON, False),
     "leaves-a-child-on-the-pipes": Attack(LEAVES_A_CHILD_ON_THE_PIPES, False),
-    "plants-a-conftest": Attack(PLANTS_A_CONFTEST, True),
+    "plants-a-conftest": Attack(PLANTS_A_CONFTEST, True, harmful_unjailed=True),
     "phones-home": Attack(PHONES_HOME, True),
 }
 
@@ -294,7 +295,7 @@ JAILED = jail.status().jailed
 
 
 def runs(attack: str) -> bool:
-    return JAILED or not ATTACKS[attack].needs_jail
+    return JAILED or not ATTACKS[attack].harmful_unjailed
 
 
 def kata_state() -> str:
@@ -464,12 +465,14 @@ def test_the_gradebook_stays_as_written(batch: Batch) -> None:
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_an_attack_costs_at_most_its_own_exercise(batch: Batch, attack: str) -> None:
-    if not runs(attack):
-        if user_namespaces_work():
+    if ATTACKS[attack].needs_jail and not JAILED:
+        if not user_namespaces_work():
+            pytest.skip("needs the OS jail, and this system has no user namespaces")
+        if not runs(attack):
             pytest.fail(f"'{attack}' needs the OS jail, which is not in force here although "
                         f"user namespaces work (isolation: {jail.status().text}); "
                         "it was not run, since unjailed it would spoil this checkout")
-        pytest.skip("needs the OS jail, and this system has no user namespaces")
+        # Run unjailed, it fails below on what it managed (stolen points).
     row = batch.rows[attack]
     exercise = exercise_of(attack)
     if attack == "kills-its-judge" and not JAILED:
