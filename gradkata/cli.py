@@ -8,7 +8,7 @@
     gradkata plot loss EXERCISE      the loss over the epochs with your step function
     gradkata solution EXERCISE       the reference, once the exercise passes
     gradkata reset EXERCISE          the original stub back (your file is kept)
-    gradkata grade ... / gradescope-bundle ...   for teachers (other modules)
+    gradkata grade / gradescope-bundle / prairielearn[-grade] ...   for teachers (other modules)
 
 ``--impl`` (or GRADKATA_IMPL) picks the graded folder, as for the test suite.
 Grading runs the suite in a subprocess (:mod:`gradkata.progress`); learner code
@@ -40,6 +40,10 @@ from .scoring import bar
 PASSTHROUGH: Dict[str, Tuple[str, str]] = {
     "grade": ("gradkata.classgrade", "grade a class's submissions (for teachers)"),
     "gradescope-bundle": ("gradkata.bundle", "build the Gradescope autograder zip (for teachers)"),
+    "prairielearn": ("gradkata.prairielearn_export",
+                     "write PrairieLearn questions and their grader (for teachers)"),
+    "prairielearn-grade": ("gradkata.prairielearn",
+                           "grade one PrairieLearn submission folder (the questions' grader)"),
 }
 
 BAR_WIDTH = 10
