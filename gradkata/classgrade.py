@@ -1,11 +1,27 @@
-"""``gradkata grade``: grade a class's submissions, in parallel, into a CSV.
+"""``gradkata grade``: grade a class's submissions into a gradebook that one
+hostile submission cannot spoil.
 
 Each submission is a folder holding the six exercise modules (a missing one
-counts as not started). A pool of judge processes, one per core, each with
-pytest, numpy and hypothesis imported once, runs the graded suite on one
-submission after another. The judges never run learner code: that happens in
-sandbox workers (:mod:`gradkata.sandbox`), so whatever a submission's code
-does costs at most the points of the tests that called it.
+counts as not started). How a batch runs:
+
+- The kata's graded suite (pyproject.toml, tests/ without tests/meta, solutions/,
+  any conftest.py) is copied into a temporary folder and made read-only: every
+  judge grades from that snapshot, whatever a submission does to the kata's own
+  folder meanwhile. It is removed at the end.
+- One judge process per submission, forked fresh from a template that imported
+  pytest, hypothesis, numpy and the plugin once (a multiprocessing fork server),
+  never reused; at most ``--jobs`` at once. A judge never runs learner code: that
+  happens in sandbox workers (:mod:`gradkata.sandbox`), inside the OS jail where
+  there is one.
+- A judge that dies, or runs past its deadline (see :func:`judge_seconds`), is
+  stopped with everything it started and its submission is graded once more; a
+  second failure is recorded as such (status ``timeout`` or ``error: ...``),
+  never as a score. The maximum is always the kata's, from its collected tests.
+- Results come back over a socket only the judge holds, read without waiting on
+  anything a stray process could keep open.
+- This process adopts every orphan of the batch (a child subreaper, on Linux);
+  before it writes anything, it kills every process left below it and waits for
+  them. The gradebook and results are then written atomically.
 """
 
 from __future__ import annotations
@@ -13,17 +29,41 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
 import os
+import shutil
+import signal
+import stat
+import struct
 import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import catalog, progress, scoring
+from . import catalog, jail, progress, scoring
 
-CSV_COLUMNS = ["submission", "score", "max_score", *catalog.NAMES]
+FIXED_COLUMNS = ["submission", "student_id", "status", "score", "max_score"]
+CSV_COLUMNS = [*FIXED_COLUMNS, *catalog.NAMES]
+
+GRADED, TIMEOUT = "graded", "timeout"
+ATTEMPTS = 2  # a judge that fails is retried once
+
+# A judge's deadline: its start (fork, importing the learner's modules, collecting)
+# plus, for every collected test, the test's own limit and a margin for the work
+# around it. A submission whose every test runs into its limit still finishes in
+# time; a judge past this deadline is stuck where pytest-timeout cannot reach.
+JUDGE_START_SECONDS = 20.0
+TEST_MARGIN_SECONDS = 0.5
+COLLECT_SECONDS = 60.0  # the batch's first judge only collects the kata's tests
+EXIT_SECONDS = 2.0  # how long a judge that has answered may take to exit
+
+
+def judge_seconds(tests: int, timeout: float) -> float:
+    """How long one judge may run: ``20 + tests * (timeout + 0.5)`` seconds."""
+    return JUDGE_START_SECONDS + tests * (timeout + TEST_MARGIN_SECONDS)
 
 
 def find_root(start: Optional[Path] = None) -> Path:
@@ -36,13 +76,23 @@ def find_root(start: Optional[Path] = None) -> Path:
         raise SystemExit(2) from None
 
 
+# --------------------------------------------------------------------------
+# The gradebook's rows
+
+
 @dataclass
 class Graded:
-    submission: str
+    submission: str  # unique within the batch
+    student_id: str
     folder: str
-    results: List[scoring.TestResult]
-    seconds: float
-    error: str = ""
+    status: str  # "graded", "timeout" or "error: <reason>"
+    max_score: float  # the kata's, from its collected tests
+    results: List[scoring.TestResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def graded(self) -> bool:
+        return self.status == GRADED
 
     @property
     def rows(self) -> List[scoring.ExerciseScore]:
@@ -52,81 +102,478 @@ class Graded:
     def score(self) -> float:
         return sum(r.earned for r in self.results)
 
-    @property
-    def max_score(self) -> float:
-        return sum(r.points for r in self.results) or float(catalog.TOTAL_POINTS)
+
+def csv_row(graded: Graded) -> Dict[str, Any]:
+    """A submission's row; only a graded one has scores (never a silent 0)."""
+    row: Dict[str, Any] = {
+        "submission": graded.submission,
+        "student_id": graded.student_id,
+        "status": graded.status,
+        "score": f"{graded.score:g}" if graded.graded else "",
+        "max_score": f"{graded.max_score:g}",
+    }
+    per = {r.name: r.earned for r in graded.rows}
+    for name in catalog.NAMES:
+        row[name] = f"{per.get(name, 0.0):g}" if graded.graded else ""
+    return row
 
 
-class _Collector:
-    """A pytest plugin object that keeps the session's graded results."""
-
-    def __init__(self) -> None:
-        self.results: List[scoring.TestResult] = []
-
-    def pytest_sessionfinish(self, session: Any) -> None:
-        from .plugin import _state_key
-
-        state = session.config.stash.get(_state_key, None)
-        if state is not None:
-            self.results = list(state.results.values())
-
-
-def _exit_with_parent(parent: int) -> None:
-    """End this judge process if the one that started it dies (killed, say, by a
-    time limit): otherwise it would wait for work forever, holding its pipes."""
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="gradkata-parent-watch", daemon=True).start()
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary file beside it, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with _ignored(OSError):
+            os.unlink(temporary)
+        raise
 
 
-def _warm_up(parent: int) -> None:
-    _exit_with_parent(parent)
-    # Import once per judge process what every submission's run needs.
-    import hypothesis  # noqa: F401
-    import numpy  # noqa: F401
-    import pytest  # noqa: F401
+class _ignored:
+    def __init__(self, *kinds: type) -> None:
+        self.kinds = kinds
 
-    from . import plugin  # noqa: F401
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, value: Any, trace: Any) -> bool:
+        return kind is not None and issubclass(kind, self.kinds)
 
 
-def grade_one(root: str, folder: str, timeout: float, extra: Sequence[str] = ()) -> Dict[str, Any]:
-    """Run the graded suite on one submission folder, in this process; return its results."""
-    import contextlib
+def write_csv(path: str, graded: Sequence[Graded]) -> None:
     import io
 
-    import pytest
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for g in graded:
+        writer.writerow(csv_row(g))
+    _write_atomically(Path(path), text.getvalue())
 
-    collector = _Collector()
-    started = time.monotonic()
-    args = [
-        "-c", os.path.join(root, "pyproject.toml"), "--rootdir", root,
-        "-p", "no:cacheprovider", "-p", "no:terminal",
-        "--impl", folder, "-o", f"timeout={timeout:g}",
-        *extra,
-        os.path.join(root, "tests"),
-    ]
-    sink = io.StringIO()
-    error = ""
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+
+def write_results(folder: str, graded: Sequence[Graded]) -> None:
+    """DIR/<submission>/results.json in Gradescope's format. One that could not be
+    graded gets no score at all, so that Gradescope shows a grading failure."""
+    for g in graded:
+        header = f"gradkata: graded {g.submission}"
+        if g.graded:
+            data = scoring.gradescope_results(g.results, g.seconds, header=header)
+        else:
+            data = {"execution_time": round(g.seconds, 3),
+                    "output": f"gradkata: {g.submission} could not be graded ({g.status}).",
+                    "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
+        _write_atomically(Path(folder) / g.submission / "results.json",
+                          json.dumps(data, indent=2) + "\n")
+
+
+# --------------------------------------------------------------------------
+# The snapshot of the kata that the judges grade from
+
+SNAPSHOT_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+
+
+def make_snapshot(root: Path) -> Path:
+    """Copy what grading reads (pyproject.toml, tests/ but tests/meta, solutions/,
+    every conftest.py) into a new temporary folder; see :func:`seal`."""
+    snapshot = Path(tempfile.mkdtemp(prefix="gradkata-kata-"))
+    shutil.copy2(root / "pyproject.toml", snapshot / "pyproject.toml")
+    if (root / "conftest.py").is_file():
+        shutil.copy2(root / "conftest.py", snapshot / "conftest.py")
+    shutil.copytree(root / "solutions", snapshot / "solutions", ignore=SNAPSHOT_IGNORED)
+
+    def tests_ignored(folder: str, names: List[str]) -> set:
+        skip = set(SNAPSHOT_IGNORED(folder, names))
+        if Path(folder).resolve() == (root / "tests").resolve():
+            skip.add("meta")
+        return skip
+
+    shutil.copytree(root / "tests", snapshot / "tests", ignore=tests_ignored)
+    return snapshot
+
+
+def seal(snapshot: Path) -> None:
+    """Compile the reference, then make the whole snapshot read-only."""
+    import compileall
+
+    compileall.compile_dir(str(snapshot / "solutions"), quiet=1)
+    for folder, _, files in os.walk(snapshot, topdown=False):
+        for name in files:
+            os.chmod(os.path.join(folder, name), stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP
+                 | stat.S_IROTH | stat.S_IXOTH)
+
+
+def remove_snapshot(snapshot: Path) -> None:
+    for folder, _, _ in os.walk(snapshot):
+        with _ignored(OSError):
+            os.chmod(folder, stat.S_IRWXU)
+    shutil.rmtree(snapshot, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# Processes: adopting orphans, finding and ending what is left
+
+
+def become_subreaper() -> bool:
+    """Adopt every orphaned descendant (Linux's PR_SET_CHILD_SUBREAPER), so that a
+    daemon started by a submission stays below this process. False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _parents() -> Dict[int, int]:
+    """Every visible process's parent, from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
         try:
-            code = pytest.main(args, plugins=[collector])
-        except Exception as exc:  # noqa: BLE001 - a judge failure is reported, not raised
-            code, error = -1, f"{type(exc).__name__}: {exc}"
-    if not error and int(code) not in (0, 1):
-        # 0 and 1 are "all passed" and "some failed"; anything else means the
-        # judge itself did not finish (an internal error, an interruption).
-        tail = sink.getvalue()[-2000:]
-        error = f"pytest ended with status {int(code)}:\n{tail}"
-    return {
-        "results": [r.__dict__ for r in collector.results],
-        "seconds": time.monotonic() - started,
-        "error": error,
-    }
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue  # it ended meanwhile
+        # "pid (name) state ppid ...": the name may hold spaces and parentheses
+        fields = data[data.rfind(b")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> List[int]:
+    """The processes below ``pid`` (children, theirs, ...), as /proc shows them now."""
+    children: Dict[int, List[int]] = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
+    found, stack = [], list(children.get(pid, ()))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(children.get(child, ()))
+    return found
+
+
+def _kill(pid: int) -> None:
+    with _ignored(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def kill_tree(pid: int) -> None:
+    """Kill ``pid`` and everything below it (descendants first, so none is missed
+    by being adopted elsewhere meanwhile)."""
+    for child in descendants(pid):
+        _kill(child)
+    _kill(pid)
+
+
+def _reap_children() -> bool:
+    """Collect every child of this process that has ended; True while any remain."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+
+
+def end_every_descendant(seconds: float = 10.0) -> List[int]:
+    """Kill every process below this one and wait for them all; the pids found."""
+    found: List[int] = []
+    end = time.monotonic() + seconds
+    while True:
+        left = descendants(os.getpid())
+        found.extend(p for p in left if p not in found)
+        for pid in left:
+            _kill(pid)
+        if not _reap_children() or time.monotonic() > end:
+            return found
+        time.sleep(0.01)
+
+
+def stop_the_template(seconds: float = 2.0) -> None:
+    """Ask the judges' template (multiprocessing's fork server) to exit, wait for it
+    a little, and tell multiprocessing it is gone, so that a later batch in this
+    process starts a new one. What does not exit in time is killed with the rest."""
+    try:
+        from multiprocessing import forkserver
+    except ImportError:  # Windows: no fork server was started
+        return
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    if getattr(server, "_forkserver_alive_fd", None) is not None:
+        with _ignored(OSError):
+            os.close(server._forkserver_alive_fd)  # its end of file tells it to exit
+    pid = getattr(server, "_forkserver_pid", None)
+    end = time.monotonic() + seconds
+    while pid is not None and time.monotonic() < end:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                break
+        except ChildProcessError:
+            break
+        time.sleep(0.01)
+    address = getattr(server, "_forkserver_address", None)
+    if isinstance(address, str) and not address.startswith("\0"):
+        with _ignored(OSError):
+            os.unlink(address)
+    server._forkserver_alive_fd = server._forkserver_address = server._forkserver_pid = None
+
+
+# --------------------------------------------------------------------------
+# The judges
+
+_LENGTH = struct.Struct("!Q")
+
+
+class Task(NamedTuple):
+    """What one judge is asked to do."""
+
+    kata: str  # the snapshot
+    folder: str  # the submission (for the first judge, which only collects: an empty one)
+    timeout: float
+    require_isolation: bool
+    collect_only: bool = False
+
+
+def _judge(channel: Any, task: Task) -> None:
+    """A judge's whole life: run the suite once, send the results, exit."""
+    from . import runner
+
+    if hasattr(os, "setsid"):
+        os.setsid()  # a signal to this judge's process group reaches no other judge
+    runner.silence_std_fds()
+    if _FORK_SERVER in multiprocessing.get_all_start_methods():
+        _start_worker_server()
+    # The snapshot is read-only, and what this judge compiles it keeps to itself.
+    sys.dont_write_bytecode = not task.collect_only
+    extra: List[str] = []
+    if task.require_isolation and "--require-isolation" in runner.plugin_options():
+        extra.append("--require-isolation")
+    run = runner.run_suite(Path(task.kata), Path(task.folder), timeout=task.timeout,
+                           extra=extra, collect_only=task.collect_only)
+    data = json.dumps({"results": [r.__dict__ for r in run.results],
+                       "seconds": run.seconds, "error": run.error}).encode()
+    channel.sendall(_LENGTH.pack(len(data)) + data)
+    channel.close()
+
+
+def _start_worker_server() -> None:
+    """Start the fork server that the sandbox starts its workers from, as a fork of
+    this judge now, while it holds libraries only (no test, no reference): no
+    interpreter to start and no numpy to import again, in every judge.
+
+    The server keeps only its own two file descriptors (and 0, 1, 2 on /dev/null),
+    so that no worker inherits this judge's channel to the grader."""
+    import socket
+    from multiprocessing import connection, forkserver, util
+
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(address)
+    if isinstance(address, str) and not address.startswith("\0"):
+        os.chmod(address, 0o600)
+    listener.listen()
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ours = sorted({listener.fileno(), alive_r})
+            os.closerange(3, ours[0])
+            os.closerange(ours[0] + 1, ours[1])
+            os.closerange(ours[1] + 1, 1 << 16)
+            # Every worker starts in a session of its own, so that a signal to its
+            # process group (kill(0, ...), all that a jailed worker can name)
+            # reaches no judge and no other worker.
+            util.register_after_fork(sys.modules[__name__], _own_session)
+            forkserver.main(listener.fileno(), alive_r, [])
+        finally:
+            os._exit(0)
+    os.close(alive_r)
+    listener.close()
+    server._forkserver_address = address
+    server._forkserver_alive_fd = alive_w
+    server._forkserver_pid = pid
+
+
+def _own_session(_: Any) -> None:
+    with _ignored(OSError):
+        os.setsid()
+
+
+_FORK_SERVER = "forkserver"
+_context: Any = None
+
+
+def _judge_context() -> Any:
+    """A fork server with what every judge needs imported once."""
+    global _context
+    if _context is None:
+        from .runner import WARM_MODULES
+
+        if _FORK_SERVER in multiprocessing.get_all_start_methods():
+            _context = multiprocessing.get_context(_FORK_SERVER)
+            _context.set_forkserver_preload([*WARM_MODULES, "gradkata._judge_template"])
+        else:  # Windows: each judge starts cold, still one per submission
+            _context = multiprocessing.get_context("spawn")
+    return _context
+
+
+class _Running:
+    """One judge at work, and what it has sent so far."""
+
+    def __init__(self, index: int, attempt: int, task: Task, seconds: float) -> None:
+        import socket
+
+        ctx = _judge_context()
+        ours, theirs = socket.socketpair()
+        self.index, self.attempt = index, attempt
+        self.process = ctx.Process(target=_judge, args=(theirs, task), daemon=False)
+        # Without a __main__ of its own, multiprocessing does not re-run the
+        # command's main script in the judge (the sandbox does the same).
+        import types
+
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            self.process.start()
+        finally:
+            sys.modules["__main__"] = main
+        theirs.close()
+        ours.setblocking(False)
+        self.channel = ours
+        self.received = b""
+        self.started = time.monotonic()
+        self.deadline = self.started + seconds
+
+    def read(self) -> None:
+        """Take what the judge has sent, without waiting."""
+        while True:
+            try:
+                chunk = self.channel.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return
+            self.received += chunk
+
+    def message(self) -> Optional[Dict[str, Any]]:
+        if len(self.received) < _LENGTH.size:
+            return None
+        (length,) = _LENGTH.unpack_from(self.received)
+        body = self.received[_LENGTH.size:]
+        if len(body) < length:
+            return None
+        data: Dict[str, Any] = json.loads(body[:length].decode())
+        return data
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            kill_tree(self.process.pid)
+            self.process.join(5)
+        self.channel.close()
+
+
+class Outcome(NamedTuple):
+    """A judge's end: its run, or why there is none."""
+
+    status: str
+    results: List[scoring.TestResult]
+    seconds: float
+
+
+def _death(process: Any) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"error: the judge was killed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"error: the judge was killed (signal {-code})"
+    return f"error: the judge ended (status {code}) without results"
+
+
+def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
+               done: Optional[Callable[[int, Outcome], None]] = None) -> List[Outcome]:
+    """Run one judge per task, at most ``jobs`` at once, each stopped after
+    ``seconds``; a failed one runs once more. Outcomes in the order of ``tasks``."""
+    from multiprocessing.connection import wait
+
+    pending: Deque[Tuple[int, int]] = deque((i, 1) for i in range(len(tasks)))
+    running: List[_Running] = []
+    outcomes: List[Optional[Outcome]] = [None] * len(tasks)
+
+    def finish(judge: _Running, outcome: Outcome) -> None:
+        if outcome.status == GRADED:
+            judge.process.join(EXIT_SECONDS)  # it has answered: let it end on its own
+        judge.stop()  # and whatever it started that is still there
+        running.remove(judge)
+        if outcome.status != GRADED and judge.attempt < ATTEMPTS:
+            pending.appendleft((judge.index, judge.attempt + 1))
+            return
+        outcomes[judge.index] = outcome
+        if done is not None:
+            done(judge.index, outcome)
+
+    while pending or running:
+        while pending and len(running) < jobs:
+            index, attempt = pending.popleft()
+            running.append(_Running(index, attempt, tasks[index], seconds))
+        now = time.monotonic()
+        wait([x for j in running for x in (j.process.sentinel, j.channel)],
+             timeout=max(0.0, min(j.deadline for j in running) - now))
+        for judge in list(running):
+            judge.read()
+            elapsed = time.monotonic() - judge.started
+            data = judge.message()
+            if data is not None:
+                results = [scoring.TestResult(**r) for r in data["results"]]
+                status = f"error: {data['error']}" if data["error"] else GRADED
+                finish(judge, Outcome(status, results, float(data["seconds"])))
+            elif not judge.process.is_alive():
+                judge.read()  # the last bytes, sent just before it ended
+                data = judge.message()
+                if data is None:
+                    finish(judge, Outcome(_death(judge.process), [], elapsed))
+                else:
+                    results = [scoring.TestResult(**r) for r in data["results"]]
+                    status = f"error: {data['error']}" if data["error"] else GRADED
+                    finish(judge, Outcome(status, results, float(data["seconds"])))
+            elif time.monotonic() > judge.deadline:
+                finish(judge, Outcome(TIMEOUT, [], elapsed))
+        # Orphans adopted from judges that have ended: nothing of theirs is needed.
+        if not running or len(running) < jobs:
+            _end_orphans()
+    return [o if o is not None else Outcome("error: not run", [], 0.0) for o in outcomes]
+
+
+def _end_orphans() -> None:
+    """Kill the processes adopted by this one (their judge has ended): every child
+    of this process but the judges' template and multiprocessing's helper."""
+    orphans = [pid for pid, parent in _parents().items() if parent == os.getpid()]
+    if not orphans:
+        return  # (and always where there is no /proc)
+    from multiprocessing import forkserver, resource_tracker
+
+    keep = {c.pid for c in multiprocessing.active_children()}
+    keep.add(getattr(forkserver._forkserver, "_forkserver_pid", None) or -1)  # type: ignore
+    keep.add(getattr(resource_tracker._resource_tracker, "_pid", None) or -1)  # type: ignore
+    for pid in orphans:
+        if pid not in keep:
+            kill_tree(pid)
+
+
+# --------------------------------------------------------------------------
+# A batch
 
 
 def _names(folders: Sequence[str]) -> List[str]:
@@ -140,68 +587,61 @@ def _names(folders: Sequence[str]) -> List[str]:
     return names
 
 
+class KataError(Exception):
+    """The kata's own suite could not be collected: nothing can be graded."""
+
+
 def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
-              progress: Any = None) -> List[Graded]:
-    """Grade every folder with ``jobs`` judge processes; results in the order given."""
-    names = _names(folders)
-    out: List[Optional[Graded]] = [None] * len(folders)
-    done = 0
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_warm_up,
-                             initargs=(os.getpid(),)) as pool:
-        futures = {
-            pool.submit(grade_one, str(root), str(Path(f).resolve()), timeout): i
-            for i, f in enumerate(folders)
-        }
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                data = future.result()
-                graded = Graded(names[i], folders[i],
-                                [scoring.TestResult(**r) for r in data["results"]],
-                                data["seconds"], data["error"])
-            except Exception as exc:  # noqa: BLE001 - one broken judge must not stop the batch
-                graded = Graded(names[i], folders[i], [], 0.0, f"{type(exc).__name__}: {exc}")
-            out[i] = graded
-            done += 1
+              require_isolation: bool = False,
+              progress: Optional[Callable[[str], None]] = None) -> List[Graded]:
+    """Grade every folder from a sealed snapshot of ``root``, each in its own judge.
+    The caller ends the processes left over (:func:`end_every_descendant`)."""
+    snapshot = make_snapshot(root)
+    nothing = tempfile.mkdtemp(prefix="gradkata-empty-")
+    try:
+        # One judge collects the kata's tests: their number sets every judge's
+        # deadline, their points the maximum (a private test's included). It
+        # "grades" an empty folder, so that it starts no sandbox worker.
+        first = run_judges([Task(str(snapshot), nothing, timeout, require_isolation,
+                                 collect_only=True)],
+                           jobs=1, seconds=COLLECT_SECONDS)[0]
+        if first.status != GRADED or not first.results:
+            raise KataError(f"the kata's tests could not be collected: "
+                            f"{first.status if first.status != GRADED else 'no graded tests'}")
+        tests = first.results
+        maximum = sum(r.points for r in tests)
+        seal(snapshot)
+        names = _names(folders)
+        student_ids = [Path(f).resolve().name for f in folders]
+        tasks = [Task(str(snapshot), str(Path(f).resolve()), timeout, require_isolation)
+                 for f in folders]
+        count = [0]
+
+        def report(index: int, outcome: Outcome) -> None:
+            count[0] += 1
             if progress is not None:
-                status = f"{graded.score:g}/{graded.max_score:g}"
-                if graded.error:
-                    status += f" (grading error: {graded.error.splitlines()[0]})"
-                progress(f"[{done}/{len(folders)}] {graded.submission}: {status} "
-                         f"in {graded.seconds:.1f} s")
-    return [g for g in out if g is not None]
+                score = sum(r.earned for r in outcome.results)
+                what = f"{score:g}/{maximum:g}" if outcome.status == GRADED else outcome.status
+                progress(f"[{count[0]}/{len(tasks)}] {names[index]}: "
+                         f"{what.splitlines()[0]} in {outcome.seconds:.1f} s")
 
-
-def csv_row(graded: Graded) -> Dict[str, Any]:
-    per = {row.name: row.earned for row in graded.rows}
-    row: Dict[str, Any] = {
-        "submission": graded.submission,
-        "score": f"{graded.score:g}",
-        "max_score": f"{graded.max_score:g}",
-    }
-    for name in catalog.NAMES:
-        row[name] = f"{per.get(name, 0.0):g}"
-    return row
-
-
-def write_csv(path: str, graded: Sequence[Graded]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for g in graded:
-            writer.writerow(csv_row(g))
-
-
-def write_results(folder: str, graded: Sequence[Graded]) -> None:
-    os.makedirs(folder, exist_ok=True)
-    for g in graded:
-        target = Path(folder) / g.submission
-        target.mkdir(parents=True, exist_ok=True)
-        data = scoring.gradescope_results(g.results, g.seconds,
-                                          header=f"gradkata: graded {g.submission}")
-        if g.error:
-            data["output"] += f"\n\nGrading error: {g.error}"
-        (target / "results.json").write_text(json.dumps(data, indent=2) + "\n")
+        outcomes = run_judges(tasks, jobs=jobs, seconds=judge_seconds(len(tests), timeout),
+                              done=report)
+    finally:
+        remove_snapshot(snapshot)
+        os.rmdir(nothing)
+    graded = []
+    expected = sorted(r.nodeid for r in tests)
+    for i, outcome in enumerate(outcomes):
+        status = outcome.status
+        if status == GRADED and sorted(r.nodeid for r in outcome.results) != expected:
+            # Every judge grades the same snapshot: a different set of tests means
+            # this run cannot be compared with the others.
+            status = (f"error: the judge ran {len(outcome.results)} tests, "
+                      f"the kata has {len(tests)}")
+        graded.append(Graded(names[i], student_ids[i], folders[i], status, maximum,
+                             outcome.results if status == GRADED else [], outcome.seconds))
+    return graded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,6 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write DIR/<submission>/results.json (Gradescope format)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="time limit of each test (default 10)")
+    parser.add_argument("--require-isolation", action="store_true",
+                        help="refuse to grade unless learner code runs in the OS jail")
     return parser
 
 
@@ -231,15 +673,37 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("gradkata grade: --jobs and --timeout must be positive", file=sys.stderr)
         return 2
     root = find_root()
+    isolated = jail.status()
+    if args.require_isolation and not isolated.jailed:
+        print(f"gradkata grade: --require-isolation: refusing to grade, the isolation here is "
+              f"{isolated.text}", file=sys.stderr)
+        return 2
+    become_subreaper()
     started = time.monotonic()
-    graded = grade_all(root, args.submissions, jobs=args.jobs, timeout=args.timeout,
-                       progress=lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        graded = grade_all(root, args.submissions, jobs=args.jobs, timeout=args.timeout,
+                           require_isolation=args.require_isolation,
+                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+    except KataError as exc:
+        graded, failure = [], str(exc)
+    else:
+        failure = ""
+    finally:
+        # Nothing a submission started may outlive the batch, or write after it.
+        stop_the_template()
+        end_every_descendant()
+    if failure:
+        print(f"gradkata grade: {failure}; nothing written", file=sys.stderr)
+        return 1
     write_csv(args.csv, graded)
     if args.results:
         write_results(args.results, graded)
     elapsed = time.monotonic() - started
     noun = "submission" if len(graded) == 1 else "submissions"
     where = f" and {args.results.rstrip('/')}/" if args.results else ""
+    failed = sum(not g.graded for g in graded)
+    note = f", {failed} not graded (see the status column)" if failed else ""
     print(f"graded {len(graded)} {noun} in {elapsed:.1f} s "
-          f"({len(graded) / elapsed:.2f} per second); wrote {args.csv}{where}", file=sys.stderr)
-    return 1 if any(g.error for g in graded) else 0
+          f"({len(graded) / elapsed:.2f} per second){note}; isolation: {isolated.text}; "
+          f"wrote {args.csv}{where}", file=sys.stderr)
+    return 1 if failed else 0

@@ -8,7 +8,8 @@
     gradkata plot loss EXERCISE      the loss over the epochs with your step function
     gradkata solution EXERCISE       the reference, once the exercise passes
     gradkata reset EXERCISE          the original stub back (your file is kept)
-    gradkata grade ... / gradescope-bundle ...   for teachers (other modules)
+    gradkata notebooks               the exercises as Jupyter notebooks, in JupyterLab
+    gradkata grade / gradescope-bundle / prairielearn[-grade] ...   for teachers (other modules)
 
 ``--impl`` (or GRADKATA_IMPL) picks the graded folder, as for the test suite.
 Grading runs the suite in a subprocess (:mod:`gradkata.progress`); learner code
@@ -40,6 +41,10 @@ from .scoring import bar
 PASSTHROUGH: Dict[str, Tuple[str, str]] = {
     "grade": ("gradkata.classgrade", "grade a class's submissions (for teachers)"),
     "gradescope-bundle": ("gradkata.bundle", "build the Gradescope autograder zip (for teachers)"),
+    "prairielearn": ("gradkata.prairielearn_export",
+                     "write PrairieLearn questions and their grader (for teachers)"),
+    "prairielearn-grade": ("gradkata.prairielearn",
+                           "grade one PrairieLearn submission folder (the questions' grader)"),
 }
 
 BAR_WIDTH = 10
@@ -640,6 +645,16 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------
+# notebooks
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from . import notebooks
+
+    return notebooks.open_lab(progress.find_root(needs=("notebooks",)))
+
+
+# --------------------------------------------------------------------------
 # grade, gradescope-bundle: other modules, the rest of the command line untouched
 
 
@@ -718,6 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "backup)", limit=False)
     p.add_argument("exercise", metavar="EXERCISE")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    command("notebooks", "open the exercises as Jupyter notebooks in JupyterLab (needs the "
+            "notebooks extra)", limit=False)
     for name, (_, help) in PASSTHROUGH.items():  # listed for --help; main() runs them
         p = sub.add_parser(name, help=help + " (its own options follow it)", add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -732,6 +749,7 @@ HANDLERS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "plot": cmd_plot,
     "solution": cmd_solution,
     "reset": cmd_reset,
+    "notebooks": cmd_notebooks,
 }
 
 

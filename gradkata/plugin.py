@@ -39,7 +39,7 @@ from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, 
 
 import pytest
 
-from . import catalog, jail, sandbox, scoring
+from . import catalog, jail, notebooks, sandbox, scoring
 from .learner import LearnerModule
 from .sandbox import LearnerAbort, LearnerError
 from .verdict import Mistake
@@ -81,6 +81,7 @@ def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
         raise pytest.UsageError(f"gradkata: {source} names '{value}', which is not a folder. "
                                 f"Use 'exercises', 'solutions' or a folder of the six modules.")
     label = f"{value.rstrip('/')}/"
+    folder = notebooks.for_pytest(folder, config)  # a folder of notebooks: graded as modules
     return folder.resolve(), label, source
 
 

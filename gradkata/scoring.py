@@ -147,15 +147,21 @@ def _exercise_number(name: str) -> int:
     return next((e.number for e in EXERCISES if e.name == name), 0)
 
 
+def hidden_message(r: TestResult) -> str:
+    """All a hidden test's entry says: which exercise failed, or nothing when it passed.
+
+    Hidden tests hold what an instructor keeps secret (private inputs and expected
+    values): no message, and nothing the learner's code printed (it could echo the
+    inputs)."""
+    if r.status == "passed":
+        return ""
+    return f"A hidden test of exercise {_exercise_number(r.exercise)} ({r.exercise}) failed."
+
+
 def _test_output(r: TestResult) -> str:
     """What a test's entry in results.json says below its name."""
     if r.visibility == "hidden":
-        # Hidden tests hold what an instructor keeps secret (private inputs and
-        # expected values): their entry says which exercise failed, nothing more,
-        # and nothing the learner's code printed (it could echo the inputs).
-        if r.status == "passed":
-            return ""
-        return f"A hidden test of exercise {_exercise_number(r.exercise)} ({r.exercise}) failed."
+        return hidden_message(r)
     output = r.message if r.status != "passed" else ""
     if r.status == "not started":
         output = output or "not started"

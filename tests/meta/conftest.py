@@ -4,6 +4,12 @@ graded tests' 10-second limit does not fit them."""
 import pytest
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: starts Jupyter kernels (tests/meta/test_notebooks.py); tox runs these "
+        "once, in its notebooks environment, not once per Python")
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("timeout") is None:

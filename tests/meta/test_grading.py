@@ -1,5 +1,5 @@
 """The grader itself: score table, time limits, cut output, Gradescope results,
-the implementation switch, and class grading that hostile submissions cannot break.
+and the implementation switch (class grading against hostile submissions: test_hostile.py).
 
 These run the real graded suite in subprocesses, on folders built from the
 reference with one exercise replaced.
@@ -7,7 +7,6 @@ reference with one exercise replaced.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -262,70 +261,6 @@ def test_xdist_workers_grade_as_one_process_does(tmp_path):
     data = json.loads((tmp_path / "s.json").read_text())
     assert proc.returncode == 0 and data["score"] == sum(FULL.values())
     assert len(data["tests"]) == len(runs["serial"]["tests"])
-
-
-# --------------------------------------------------------------------------
-# Class grading against hostile submissions
-
-HOSTILE = {
-    "loops-forever": with_y_hat("    while True:\n        pass\n"),
-    "calls-os-exit": with_y_hat("    import os\n    os._exit(0)\n"),
-    "calls-sys-exit": with_y_hat("    import sys\n    sys.exit(0)\n"),
-    "raises-keyboard-interrupt": with_y_hat("    raise KeyboardInterrupt\n"),
-    "recurses-without-end": with_y_hat("    return y_hat(x_1, x_2, w)\n"),
-    "asks-for-terabytes": with_y_hat("    big = np.ones((1 << 20, 1 << 20))\n"
-                                     "    return float(big.sum())\n"),
-    "prints-megabytes": with_y_hat('    print("x" * 5_000_000)\n    return 0.0\n'),
-    "syntax-error": "def y_hat(x_1, x_2, w:\n    return 0\n",
-    "fails-to-import": "import a_module_that_does_not_exist\n",
-    "monkeypatches-numpy-and-pytest": with_y_hat(
-        "    return 0.0\n",
-        header="import numpy, numpy.testing, pytest\n"
-               "numpy.allclose = lambda *a, **k: True\n"
-               "numpy.isclose = lambda *a, **k: True\n"
-               "numpy.testing.assert_allclose = lambda *a, **k: None\n"
-               "pytest.approx = lambda *a, **k: a[0]\n"),
-    "hard-codes-the-seeds": (
-        "import numpy as np\n"
-        "def y_hat(x_1, x_2, w):\n    return 0.0 if list(w) == [-0.5, 0.5, 1.5] else 0.6\n"
-        "def gradient_w1(y_hat, y, x_1):\n    return -2.0\n"
-        "def gradient_w2(y_hat, y, x_2):\n    return 1.0\n"
-        "def gradient_b(y_hat, y):\n    return -1.0\n"
-        "def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):\n"
-        "    table = {0: [-0.5, 0.5, 1.5], 1: [-0.3, 0.4, 1.6], 2: [-0.22, 0.36, 1.64]}\n"
-        "    return np.array(table.get(epochs, [-1 / 6, 1 / 3, 5 / 3]))\n"),
-    "imports-the-reference": "from solutions.single_neuron import *  # noqa\n",
-}
-
-
-def test_class_grading_survives_hostile_submissions(tmp_path):
-    folders = [submission(tmp_path, name, code) for name, code in HOSTILE.items()]
-    folders.append(submission(tmp_path, "correct-but-chatty", with_y_hat(
-        '    print("thinking... " * 300_000)\n'
-        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n")))
-    table = tmp_path / "grades.csv"
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "gradkata", "grade", *map(str, folders), "--csv", str(table),
-         "--results", str(tmp_path / "results"), "--jobs", "2", "--timeout", "2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
-    elapsed = time.monotonic() - started
-    assert table.exists(), proc.stderr[-3000:]
-    rows = {row["submission"]: row for row in csv.DictReader(table.open())}
-    assert list(next(csv.reader(table.open()))) == [
-        "submission", "score", "max_score", *catalog.NAMES]
-    assert set(rows) == {f.name for f in folders}
-    for name, row in rows.items():
-        for exercise in catalog.NAMES:
-            earned = float(row[exercise])
-            if exercise == "single_neuron" and name != "correct-but-chatty":
-                assert earned < FULL[exercise], (name, row)
-            else:
-                assert earned == FULL[exercise], (name, exercise, row)
-        assert float(row["max_score"]) == 100
-        assert (tmp_path / "results" / name / "results.json").exists()
-    assert elapsed < 300
-    assert f"[{len(folders)}/{len(folders)}]" in proc.stderr
 
 
 def test_a_reference_is_run_once_a_process_until_its_file_changes(tmp_path):

@@ -1,8 +1,11 @@
 """The instructor's tools around the suite: the Gradescope bundle, gradkata grade's
 edges, and the plugin's behaviour outside a kata."""
 
+import csv
 import json
+import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gradkata import autograder, bundle, catalog, classgrade, scoring
+from gradkata import autograder, bundle, catalog, classgrade, runner, scoring
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
@@ -69,25 +72,59 @@ def test_two_submissions_with_one_name_get_two_rows(tmp_path):
         "alice", "alice-2", "bob"]
 
 
-def test_a_judge_that_cannot_run_is_reported_not_scored(tmp_path):
-    data = classgrade.grade_one(str(ROOT), str(tmp_path), 5.0, extra=["--no-such-option"])
-    assert "pytest ended with status 4" in data["error"]
+def test_a_suite_run_that_cannot_finish_is_reported_not_scored(tmp_path):
+    run = runner.run_suite(ROOT, tmp_path, timeout=5.0, extra=["--no-such-option"])
+    assert "pytest ended with status 4" in run.error
+    assert run.results == []
 
 
-def test_a_grading_error_reaches_the_csv_and_results(tmp_path):
-    graded = classgrade.Graded("carol", str(tmp_path), [], 0.0, "the judge broke")
+def test_the_runner_knows_gradkata_s_own_pytest_options():
+    # Judges pass --require-isolation on only where pytest knows it.
+    options = runner.plugin_options()
+    assert {"--impl", "--require-isolation", "--gradescope"} <= options
+    assert "--no-such-option" not in options
+
+
+def test_a_submission_that_could_not_be_graded_has_a_status_and_no_score(tmp_path):
+    graded = classgrade.Graded("carol", "carol", str(tmp_path), "error: the judge broke", 105)
     classgrade.write_csv(str(tmp_path / "g.csv"), [graded])
     classgrade.write_results(str(tmp_path / "results"), [graded])
-    assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("carol,0,100,0,")
-    assert "Grading error: the judge broke" in (
-        tmp_path / "results" / "carol" / "results.json").read_text()
+    header, row = (tmp_path / "g.csv").read_text().splitlines()
+    assert header.split(",") == classgrade.CSV_COLUMNS
+    # No score at all (never a silent 0), and the kata's real maximum.
+    assert row == "carol,carol,error: the judge broke,,105" + "," * 6
+    data = json.loads((tmp_path / "results" / "carol" / "results.json").read_text())
+    assert "score" not in data and data["tests"] == []
+    assert "could not be graded (error: the judge broke)" in data["output"]
+
+
+def test_a_judge_s_deadline_grows_with_the_tests_and_their_limit():
+    assert classgrade.judge_seconds(10, 2.0) < classgrade.judge_seconds(20, 2.0)
+    assert classgrade.judge_seconds(10, 2.0) < classgrade.judge_seconds(10, 3.0)
+    # Every test running into its limit still fits.
+    assert classgrade.judge_seconds(54, 2.0) > 54 * 2.0
+
+
+def test_the_snapshot_holds_what_grading_reads_and_is_read_only(tmp_path):
+    snapshot = classgrade.make_snapshot(ROOT)
+    try:
+        assert (snapshot / "pyproject.toml").is_file()
+        assert (snapshot / "solutions" / "vectorized.py").is_file()
+        assert (snapshot / "tests" / "test_vectorized.py").is_file()
+        assert not (snapshot / "tests" / "meta").exists()
+        classgrade.seal(snapshot)
+        for path in [snapshot, *snapshot.rglob("*")]:
+            assert not path.stat().st_mode & 0o222, path
+    finally:
+        classgrade.remove_snapshot(snapshot)
+    assert not snapshot.exists()
 
 
 def test_class_grading_results_keep_a_hidden_test_hidden(tmp_path):
     hidden = scoring.TestResult("t::p", "test_private_4242", "vectorized", 2, "failed",
                                 "forward(4242) returned 1, expected 2", "printed 4242",
                                 visibility="hidden")
-    graded = classgrade.Graded("dan", str(tmp_path), [hidden], 1.0)
+    graded = classgrade.Graded("dan", "dan", str(tmp_path), "graded", 2, [hidden], 1.0)
     classgrade.write_results(str(tmp_path / "results"), [graded])
     text = (tmp_path / "results" / "dan" / "results.json").read_text()
     [test] = json.loads(text)["tests"]
@@ -163,6 +200,79 @@ def test_not_graded_here(reference):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--impl", "solutions",
                                            "test_private.py")
     assert "4/5" in result.stdout.str()
+
+
+# A judge stuck where pytest-timeout cannot reach it (here: reading a configuration
+# file that is a pipe nobody writes to) runs past a short deadline: it is stopped,
+# tried once more, and recorded as a timeout.
+PAST_THE_DEADLINE = """
+import json, sys, time
+from gradkata import classgrade
+
+classgrade.become_subreaper()
+started = time.monotonic()
+task = classgrade.Task(sys.argv[1], sys.argv[2], 5.0, False)
+outcome = classgrade.run_judges([task], jobs=1, seconds=float(sys.argv[3]))[0]
+elapsed = time.monotonic() - started
+classgrade.end_every_descendant()
+print(json.dumps({"status": outcome.status, "elapsed": elapsed, "results": outcome.results}))
+"""
+
+
+def test_a_judge_past_its_deadline_is_retried_once_then_recorded_as_a_timeout(tmp_path):
+    os.mkfifo(tmp_path / "pyproject.toml")
+    (tmp_path / "tests").mkdir()
+    deadline = 2.0
+    proc = subprocess.run([sys.executable, "-c", PAST_THE_DEADLINE, str(tmp_path),
+                           str(ROOT / "solutions"), str(deadline)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.splitlines()[-1])
+    assert report["status"] == "timeout" and report["results"] == []
+    assert report["elapsed"] >= 2 * deadline  # two attempts, each to its deadline
+
+
+PRIVATE_TEST = '''
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.points(5)
+
+
+def test_forward_on_ones_matches_the_reference(learner, reference):
+    x, w, b = np.ones((4, 3)), np.ones((3, 2)), np.zeros((1, 2))
+    assert np.allclose(learner.forward(x, w, b), reference.forward(x, w, b))
+'''
+
+
+def test_the_maximum_is_the_kata_s_own_even_for_a_submission_not_graded(tmp_path):
+    kata = tmp_path / "kata"
+    kata.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", kata)
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder, kata / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", kata / "tests",
+                    ignore=shutil.ignore_patterns("__pycache__", "meta"))
+    (kata / "tests" / "test_vectorized_private.py").write_text(PRIVATE_TEST)
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    shutil.copytree(ROOT / "solutions", alice, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", bob, ignore=shutil.ignore_patterns("__pycache__"))
+    # bob's module kills its judge (possible without the OS jail; with it, it fails alone)
+    (bob / "learning_rate.py").write_text(
+        "import os, signal\nparent = os.getppid()\n"
+        "with open(f'/proc/{parent}/stat') as f:\n"
+        "    grandparent = int(f.read().rsplit(')', 1)[1].split()[1])\n"
+        "os.kill(parent, signal.SIGKILL)\nos.kill(grandparent, signal.SIGKILL)\n")
+    table = tmp_path / "grades.csv"
+    proc = gradkata("grade", str(alice), str(bob), "--csv", str(table), "--jobs", "2",
+                    "--timeout", "5", cwd=kata)
+    rows = {row["submission"]: row for row in csv.DictReader(table.open())}
+    assert rows["alice"]["status"] == "graded", proc.stderr[-3000:]
+    assert rows["alice"]["score"] == rows["alice"]["max_score"] == "105"
+    assert rows["alice"]["vectorized"] == "25"
+    assert rows["bob"]["max_score"] == "105"
+    assert rows["bob"]["status"] != "graded" or float(rows["bob"]["learning_rate"]) == 0
 
 
 def _tiny_kata(pytester, y_hat_body="    return x_1 * w[0] + x_2 * w[1] + w[2]\n"):
@@ -276,7 +386,7 @@ def _fake_pytest(monkeypatch, status, tests, per_test):
         raw = Path(args[args.index("--gradkata-raw") + 1])
         raw.write_text(json.dumps({"results": per_test}))
         return subprocess.CompletedProcess(args, status, stdout="(pytest's output)")
-    monkeypatch.setattr(autograder.subprocess, "run", run)
+    monkeypatch.setattr(subprocess, "run", run)  # the module upload.grade runs pytest with
 
 
 def test_the_autograder_scores_only_what_the_grader_could_run(tmp_path, monkeypatch):
