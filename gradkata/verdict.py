@@ -113,13 +113,14 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
                 "(w - learning_rate * gradient) and returned?" if step
                 else "Your answer is 0 where the expected value is not.")
     if _near(c, 2.0):
-        return (f"Your {noun} is exactly twice the expected one: a stray factor 2 "
-                "(2/N where 1/N belongs, or the 2 from differentiating a square that the "
-                "loss already halves).")
+        return (f"Your {noun} is exactly twice the expected one: a stray factor 2. Possible "
+                "causes: 2/N where 1/N belongs, the 2 from differentiating a square that the "
+                "loss already halves, or a division by h where 2h belongs.")
     if _near(c, 0.5):
-        return (f"Your {noun} is exactly half the expected one: a missing factor 2 "
-                "(the derivative of (y_hat - y)**2 is 2 * (y_hat - y)), or a division by "
-                "2h that should be by h.")
+        return (f"Your {noun} is exactly half the expected one: a factor 2 is missing or "
+                "one division by 2 too many. Possible causes: the 2 from differentiating a "
+                "square left out, a division by 2N where N belongs, or by 2h where h "
+                "belongs.")
     if _near(c, -1.0):
         return (f"Your {noun} is the expected one with its sign flipped: check (y_hat - y) "
                 "against (y - y_hat)" + (", and that the step goes downhill: "
@@ -252,6 +253,10 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         where = np.unravel_index(int(np.argmax(np.where(bad, np.abs(g - w), -1))), arr.shape)
         message += f" (the largest difference is at index {[int(i) for i in where]})"
     message += "."
+    if arr.dtype.kind == "f" and want_arr.dtype.kind == "f" and arr.dtype != want_arr.dtype:
+        message += (f" It came back as {arr.dtype} where {want_arr.dtype} was expected: "
+                    f"{arr.dtype} keeps about {np.finfo(arr.dtype).precision} significant "
+                    "digits, so somewhere a working copy or a result changed dtype.")
     if not np.all(np.isfinite(g)):
         message += (" Your answer holds nan or inf: an overflow (a step that is too big) "
                     "or a division by zero?")

@@ -135,7 +135,7 @@ def losses(inputs, y, rates, steps):
 
 
 @pytest.mark.points(2)
-def test_critical_learning_rate_matches_seed_001(learner):
+def test_critical_learning_rate_matches_the_story(learner):
     """For the story's x = 1, 2, 3, 4 the critical rate is 4 / (17 + sqrt(269)), about 0.1198."""
     both = (SEED_X, np.array([1.0, 2.0, 3.0, 4.0]))
     for inputs, got in zip(both, learner.critical_learning_rate.each((x,) for x in both)):
@@ -218,7 +218,7 @@ def test_critical_learning_rate_separates_convergence_from_divergence(learner):
 
 
 @pytest.mark.points(2)
-def test_classify_learning_rate_names_seed_001s_three_plots(learner):
+def test_classify_learning_rate_names_the_storys_three_rates(learner):
     """The story's three runs: lr 0.01 is "monotone", 0.1 "oscillating" and 1 "divergent".
 
     The steps quoted in the messages are exact gradient descent from w = b = 0
@@ -316,7 +316,7 @@ def observed(errors):
 
 
 @pytest.mark.points(2)
-def test_classify_learning_rate_agrees_with_gradient_descent_on_seed_001(learner):
+def test_classify_learning_rate_agrees_with_gradient_descent_on_the_story(learner):
     """Each label matches what gradient descent on y = 3x does along the steepest direction.
 
     Run here for nine rates from 0.01 to 1: the error theta - theta_star along

@@ -82,7 +82,7 @@ def test_forward_matches_the_reference(learner, reference, problem):
 
 
 @pytest.mark.points(1)
-def test_calculate_loss_matches_the_seeds(learner):
+def test_calculate_loss_matches_the_storys_values(learner):
     """Predicting 0 scores 67.5 on y = 3, 6, 9, 12 and 62.5 on y = 3, 4, 9, 12.
 
     The means of the squares (9 + 36 + 81 + 144) / 4 and (9 + 16 + 81 + 144) / 4.
@@ -210,6 +210,7 @@ def descent(learner, x, y, lr, steps):
     path, losses = [np.vstack([w, b])], [float(np.mean((x @ w + b - y) ** 2))]
     # backward(y, y_hat, w, b, x, learning_rate): the next w, b and y_hat come from the result.
     feed = [(2, ("copy", 0)), (3, ("copy", 1)), (1, ("affine", 4, 0, 1))]
+    lr = float(lr)  # the docstring says float: a plain Python number, never a numpy scalar
     for got in learner.backward.chain(steps, y, x @ w + b, w, b, x, lr, feed=feed):
         expect_step_shapes(got, w, b, learner.backward, len(x))
         w, b = got
