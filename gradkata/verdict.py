@@ -147,9 +147,9 @@ def _shape_note(got_shape: tuple, want_shape: tuple) -> str:
     if (len(got_shape) == len(want_shape) == 2 and want_shape[0] == 1 and got_shape[0] > 1
             and got_shape[1] == want_shape[1]):
         return (f" It has {got_shape[0]} rows where one was expected: was a sum over the "
-                "samples left out? Sum over axis 0 with keepdims=True.")
+                "samples left out? Sum over the samples' axis and keep it, with length 1.")
     if len(got_shape) == len(want_shape) and got_shape == tuple(reversed(want_shape)):
-        return " It looks transposed: check the order in a matrix product (x.T @ r, not r.T @ x)."
+        return " It looks transposed: check the order of the factors in a matrix product."
     try:
         both = np.broadcast_shapes(got_shape, want_shape)
     except ValueError:
@@ -253,10 +253,16 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         where = np.unravel_index(int(np.argmax(np.where(bad, np.abs(g - w), -1))), arr.shape)
         message += f" (the largest difference is at index {[int(i) for i in where]})"
     message += "."
-    if arr.dtype.kind == "f" and want_arr.dtype.kind == "f" and arr.dtype != want_arr.dtype:
-        message += (f" It came back as {arr.dtype} where {want_arr.dtype} was expected: "
-                    f"{arr.dtype} keeps about {np.finfo(arr.dtype).precision} significant "
-                    "digits, so somewhere a working copy or a result changed dtype.")
+    if (arr.dtype.kind == "f" and want_arr.dtype.kind == "f"
+            and np.finfo(arr.dtype).eps > np.finfo(want_arr.dtype).eps):
+        # Named only when the precision explains the difference: within 1000 rounding
+        # steps of the lower precision (a float32 answer can be right where it is expected).
+        with np.errstate(invalid="ignore", over="ignore"):
+            rounding = np.all(np.abs(g - w) <= 1e3 * np.finfo(arr.dtype).eps * (1 + np.abs(w)))
+        if rounding:
+            message += (f" It is {arr.dtype} and agrees only to {arr.dtype}'s precision (about "
+                        f"{np.finfo(arr.dtype).precision} significant digits): somewhere a "
+                        f"working copy or a result changed dtype to {arr.dtype}.")
     if not np.all(np.isfinite(g)):
         message += (" Your answer holds nan or inf: an overflow (a step that is too big) "
                     "or a division by zero?")
@@ -267,7 +273,7 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         if (steps[0].ndim == 2 and steps[0].shape[0] == steps[0].shape[1] > 1
                 and np.allclose(steps[0].T, steps[1], rtol=max(rtol, 1e-6), atol=atol)):
             raise Mistake(message + " It is the expected value transposed: check the order "
-                          "of a matrix product (x.T @ error, not error.T @ x)." + tail)
+                          "of the factors in a matrix product." + tail)
         c = constant_ratio(*steps)
         if c is not None and g.size == 1 and not _known_ratio(c, lr, factors):
             c = None  # any two numbers have a ratio: for one number, name only known ones

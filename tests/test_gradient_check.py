@@ -344,8 +344,8 @@ def test_numerical_gradient_returns_float64_for_float32_x(learner):
     dtype = getattr(got, "dtype", None)
     expect_true(dtype == np.float64,
                 f"The values are right, but the result has dtype {dtype}; the docstring asks "
-                "for float64 whatever the float dtype of x (np.zeros_like(x) would be float32 "
-                "here): use np.result_type(x.dtype, np.float64).",
+                "for float64 whatever the float dtype of x: the result array was made in x's "
+                "dtype.",
                 call=learner.numerical_gradient)
 
 
@@ -367,7 +367,7 @@ RELATIVE_CASES = [
     (1e-9, 0.0, 0.1, "For 1e-9 against 0 the denominator is the floor: 1e-9 / 1e-8 = 0.1.",
      {10.0: "That is 1e-9 / 1e-9: the floor max(1e-8, |a| + |b|) is missing, or lower than 1e-8.",
       1 / 1.1: "That is 1e-9 / (1e-9 + 1e-8): the floor is added to |a| + |b|; take the "
-               "larger of the two, np.maximum(1e-8, |a| + |b|)."}),
+               "larger of the two, elementwise."}),
     ([1.0, 2.0, 3.0], [1.0, 2.0, 6.0], 1 / 3,
      "The worst element decides: 3/9 = 1/3 at the last index.",
      {1 / 3: "Your value is the mean of the elementwise terms (1/9), not the largest (1/3)."}),
@@ -415,8 +415,8 @@ def test_relative_error_matches_the_reference_and_is_symmetric(learner, referenc
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     expect_close(learner.relative_error(a, b), want, rtol=rtol, atol=1e-15,
                  call=learner.relative_error,
-                 hint="max over all elements (not the mean) of |a - b| / max(1e-8, |a| + |b|), "
-                      "elementwise (np.maximum, not max).")
+                 hint="The worst element decides: the largest, over all elements, of "
+                      "|a - b| / max(1e-8, |a| + |b|), the floor taken element by element.")
     expect_close(learner.relative_error(b, a), want, rtol=rtol, atol=1e-15,
                  call=learner.relative_error,
                  hint="This is the same pair with a and b swapped, and the measure is symmetric: "
@@ -427,7 +427,7 @@ def test_relative_error_handles_empty_and_nan_inputs(learner):
     """relative_error returns a Python float: 0.0 for empty arrays and nan if an entry is nan."""
     got = learner.relative_error(np.array([]), np.array([]))
     expect_close(got, 0.0, atol=0.0, call=learner.relative_error,
-                 hint="The docstring: 0.0 for empty arrays (np.max has an `initial` argument).")
+                 hint="The docstring: 0.0 for empty arrays, where there is nothing to compare.")
     got = learner.relative_error(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
     expect_true(isinstance(got, float),
                 f"It returned {show(got)}, a {type(got).__name__}; the docstring asks for a "
@@ -599,7 +599,7 @@ def test_check_gradient_works_on_integer_x(learner):
         got = learner.check_gradient(f, Probe("squares_plus_1"), x)
         kinds = sorted({str(point.dtype) for point in f.points})
         why = (f" f saw arrays of dtype {kinds}: in an integer array x[i] + eps is truncated "
-               "back to x[i]. Copy x to float64 first: np.array(x, dtype=np.float64)."
+               "back to x[i]. Work on a float64 copy of x, as the docstring says."
                if any(not k.startswith("float") for k in kinds) else "")
         expect_true(isinstance(got, (bool, np.bool_)) and got,
                     f"It returned {show(got)} for the exact gradient x**2 + 1 of "

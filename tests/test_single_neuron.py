@@ -227,6 +227,8 @@ def adapt_reading(x_1, x_2, y, w0, epochs, alpha, got):
         g = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return ""
+    if np.asarray(got).dtype != np.float64:
+        return ""  # the dtype is the evidence, and the message names it
     slips = [
         (closed_form(x_1, x_2, y, w0, epochs, 0.1), "They are the weights at a learning rate "
          "of 0.1, whatever alpha is: use alpha, the argument."),

@@ -24,7 +24,7 @@ functions, not one-token edits):
 - ``CORRECT``: ``function``, ``name``, ``source``: correct but unusual
   versions that must pass every test.
 
-Run ``python tests/meta/zoo.py [EXERCISE ...]`` for the figures
+Run ``python tests/meta/zoo.py [-v] [--learners] [EXERCISE ...]`` for the figures
 ("caught X/Y, named N/M, misleading K, accepted A/B, diagnosed D/E");
 ``tests/meta/test_zoo.py`` asserts them all.
 """
@@ -192,8 +192,8 @@ def run(case: Case) -> Outcome:
     return outcome
 
 
-def run_all(names: Sequence[str], jobs: int = 0) -> List[Outcome]:
-    todo = [c for name in names for c in cases(name)]
+def run_all(names: Sequence[str], jobs: int = 0, learners_only: bool = False) -> List[Outcome]:
+    todo = [c for name in names for c in cases(name) if c.learner or not learners_only]
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
         return list(pool.map(run, todo))
 
@@ -246,8 +246,9 @@ def report(outcomes: List[Outcome], verbose: bool = False) -> List[str]:
 
 def main(argv: Sequence[str]) -> int:
     verbose = "-v" in argv
-    names = [a for a in argv if a != "-v"] or exercises()
-    outcomes = run_all(names)
+    learners_only = "--learners" in argv
+    names = [a for a in argv if a not in ("-v", "--learners")] or exercises()
+    outcomes = run_all(names, learners_only=learners_only)
     for line in report(outcomes, verbose):
         print(line)
     print(figures(outcomes))

@@ -94,9 +94,8 @@ def critical_learning_rate(inputs):
     a = np.hstack([x, np.ones((len(x), 1))])
     return float(2 / np.linalg.eigvalsh(2 * a.T @ a / len(x))[-1])
 '''),
-    dict(function="classify_learning_rate", name="capitalised labels", cause=("lower", "case",
-                                                                              "'monotone'",
-                                                                              '"monotone"'),
+    dict(function="classify_learning_rate", name="capitalised labels", cause=("lower-case",
+                                                                              "written differently"),
          source='''
 def classify_learning_rate(inputs, lr):
     if not lr > 0:

@@ -127,7 +127,7 @@ def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     return w - learning_rate * gw, b - learning_rate * gb
 '''),
     dict(function="calculate_gradients", name="returns the gradients, not the new parameters",
-         cause=("gradient itself", "not the gradients", "learning rate"),
+         cause=("gradient itself", "not the gradients", "learning rate was not used"),
          source='''
 def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     gw = gb = 0.0
@@ -138,7 +138,7 @@ def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     return gw, gb
 '''),
     dict(function="calculate_gradients", name="len(x_data) - 1 samples (off by one)",
-         cause=("sample",),
+         cause=("samples left out", "sample left out", "skipped"),
          source='''
 def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     gw = gb = 0.0
@@ -149,7 +149,7 @@ def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     return w - learning_rate * gw, b - learning_rate * gb
 '''),
     dict(function="calculate_gradients", name="learning rate forgotten for b only",
-         cause=("learning rate",),
+         cause=("learning rate was not used",),
          source='''
 def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     gw = gb = 0.0

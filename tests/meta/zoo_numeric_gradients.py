@@ -100,7 +100,7 @@ def feed_forward(inputs, outputs, weights):
     pred = np.dot(np.transpose(inputs), weights[0]) + weights[1]
     return float(np.mean((pred - outputs) ** 2))
 '''),
-    dict(function="feed_forward", name="bias forgotten", cause=("bias", "b "),
+    dict(function="feed_forward", name="bias forgotten", cause=("bias",),
          source='''
 def feed_forward(inputs, outputs, weights):
     pred = np.dot(inputs, weights[0])
@@ -159,7 +159,7 @@ def update_weights(inputs, outputs, weights, lr):
     dict(function="update_weights", name="step goes uphill", cause=("sign", "uphill"),
          source=_UW.replace("new[i][index] -= lr", "new[i][index] += lr")),
     dict(function="update_weights", name="nudge of 0.001 instead of 0.0001",
-         cause=("0.0001", "nudge", "h "),
+         cause=("0.001",),
          source=_UW.replace("h = 0.0001", "h = 0.001")),
     dict(function="update_weights", name="central difference where the story nudges one way",
          cause=("forward difference", "one way", "nudge", "0.0001"),

@@ -108,7 +108,7 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
             w[i] -= alpha * g[i]
     return w
 '''),
-    dict(function="adapt_weights", name="one epoch too many", cause=("epoch",),
+    dict(function="adapt_weights", name="one epoch too many", cause=("one epoch more",),
          source='''
 def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
     w = np.array(initial_weights, dtype=float)
@@ -119,7 +119,7 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
     return w
 '''),
     dict(function="adapt_weights", name="fixed learning rate 0.1 instead of alpha",
-         cause=("alpha", "learning rate"),
+         cause=("rate of 0.1", "use alpha"),
          source='''
 def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
     w = np.array(initial_weights, dtype=float)

@@ -92,7 +92,7 @@ def calculate_loss(y, y_hat):
     return np.mean((y - y_hat) ** 2, axis=0)
 '''),
     dict(function="backward", name="bias gradient without the sum over samples",
-         cause=("axis 0", "rows", "keepdims", "shape"),
+         cause=("rows", "sum over the samples", "summed over the samples"),
          source='''
 def backward(y, y_hat, w, b, x, learning_rate):
     n = x.shape[0]
