@@ -57,7 +57,7 @@ _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z(])")
 # A number standing alone (a value), not one inside a name (x_1, float32, 2/N stays).
 _NUMBER = re.compile(r"(?<![\w./])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:e[-+]?\d+)?(?![\w/])",
                      re.IGNORECASE)
-_COMPARISON = ("but the tests expected", "came back as")
+_COMPARISON = "but the tests expected"
 _PREAMBLES = ("What this test checks:", "Called ")
 
 
@@ -75,8 +75,12 @@ def diagnosis(message: str) -> str:
         return ""
     sentences = [s.strip() for s in _SENTENCE_END.split(lines[0]) if s.strip()]
     chosen = sentences[0]
-    if any(words in chosen for words in _COMPARISON) and len(sentences) > 1:
-        chosen = sentences[1]  # a suggestion, in words the suite chose: kept as it is
+    if _COMPARISON in chosen:
+        if len(sentences) > 1:
+            chosen = sentences[1]  # a suggestion, in words the suite chose: kept as it is
+        else:  # values alone: what differed is the whole diagnosis
+            chosen = chosen.split(" came back as ")[0].split(" has ")[0] \
+                + ": not the expected value, and no pattern recognised."
     else:
         chosen = _NUMBER.sub("#", chosen)  # what was seen, with this learner's values
     chosen = chosen.rstrip(":")

@@ -6,8 +6,8 @@ import pytest
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "slow: starts Jupyter kernels (tests/meta/test_notebooks.py); tox runs these "
-        "once, in its notebooks environment, not once per Python")
+        "markers", "slow: minutes, not seconds: Jupyter kernels (test_notebooks.py), a class of "
+        "200 submissions (test_reports.py); tox's per-Python environments leave them out")
 
 
 def pytest_collection_modifyitems(items):
