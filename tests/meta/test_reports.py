@@ -149,7 +149,7 @@ def test_excel_gradebooks_carry_a_bom_and_read_back(tmp_path):
     assert excel.read_bytes() == codecs.BOM_UTF8 + plain.read_bytes()
     rows = classgrade.read_rows(str(excel))
     assert rows[0]["submission"] == "zoë" and rows[0]["max_score"] == "105"
-    assert [p.name for p in tmp_path.iterdir()] != [] and not list(tmp_path.glob(".*"))
+    assert not list(tmp_path.glob(".*"))  # no temporary file left beside them
 
 
 def test_a_merge_keeps_the_order_and_replaces_only_the_regraded_rows():
@@ -177,7 +177,7 @@ def _grade(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_only_and_merge_regrade_a_subset_into_the_gradebook_from_anywhere(tmp_path):
-    alice = _copy(ROOT / "solutions", tmp_path / "subs" / "alice")
+    _copy(ROOT / "solutions", tmp_path / "subs" / "alice")
     bob = _copy(ROOT / "exercises", tmp_path / "subs" / "bob")
     carol = _copy(ROOT / "solutions", tmp_path / "subs" / "carol")
     # Run outside the kata: the installed one is used.
@@ -185,6 +185,8 @@ def test_only_and_merge_regrade_a_subset_into_the_gradebook_from_anywhere(tmp_pa
                    "--report", "report", "--jobs", "2")
     assert first.returncode == 0, first.stderr[-3000:]
     before = (tmp_path / "g.csv").read_text().splitlines()
+    feedback = tmp_path / "report" / "students"
+    alice_seen = (feedback / "alice.md").stat().st_mtime_ns
     # Bob hands in the work; carol's folder changes too, but only bob is regraded.
     shutil.rmtree(bob)
     _copy(ROOT / "solutions", bob)
@@ -202,7 +204,9 @@ def test_only_and_merge_regrade_a_subset_into_the_gradebook_from_anywhere(tmp_pa
     # The summary covers the merged gradebook: the others as they were graded.
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert sorted(summary["scores"]) == [MAXIMUM] * 3
-    assert "alice" in str(alice)
+    # Only the regraded student's feedback is written again.
+    assert (feedback / "alice.md").stat().st_mtime_ns == alice_seen
+    assert f"Score: {MAXIMUM:g}/{MAXIMUM:g}" in (feedback / "bob.md").read_text()
     unknown = _grade(tmp_path, "subs/alice", "--only", "nobody", "--csv", "x.csv")
     assert unknown.returncode == 2 and "--only: no submission named nobody" in unknown.stderr
     elsewhere = _grade(tmp_path, "subs/alice", "--csv", "x.csv", "--kata", str(tmp_path))
