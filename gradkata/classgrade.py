@@ -879,8 +879,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if what.absent:
         print(f"gradkata grade: in the roster but not among the submissions: "
               f"{', '.join(what.absent)}", file=sys.stderr)
-    # A judge on every core leaves no core to spare: sandbox calls must not spin-wait.
-    os.environ["GRADKATA_NO_SPIN"] = "1"
     become_subreaper()
     started = time.monotonic()
     try:
