@@ -90,7 +90,8 @@ def critical_learning_rate(inputs):
     x = np.asarray(inputs, dtype=float)
     if x.ndim not in (1, 2):
         raise ValueError("inputs must have shape (N,) or (N, P)")
-    x = x.reshape(len(x), -1)
+    if x.ndim == 1:
+        x = x[:, np.newaxis]
     a = np.hstack([x, np.ones((len(x), 1))])
     return float(2 / np.linalg.eigvalsh(2 * a.T @ a / len(x))[-1])
 '''),

@@ -161,8 +161,10 @@ def update_weights(inputs, outputs, weights, lr):
     dict(function="update_weights", name="nudge of 0.001 instead of 0.0001",
          cause=("0.001",),
          source=_UW.replace("h = 0.0001", "h = 0.001")),
-    dict(function="update_weights", name="central difference where the story nudges one way",
-         cause=("forward difference", "one way", "nudge", "0.0001"),
+]
+
+CORRECT = [
+    dict(function="update_weights", name="central difference (the tests allow it beside the story's forward one)",
          source='''
 def update_weights(inputs, outputs, weights, lr):
     h = 0.0001
@@ -176,9 +178,6 @@ def update_weights(inputs, outputs, weights, lr):
             new[i][index] -= lr * slope
     return new
 '''),
-]
-
-CORRECT = [
     dict(function="update_weights", name="list of arrays, lr times gradient list (numpy 2 safe)",
          source='''
 def update_weights(inputs, outputs, weights, lr):
