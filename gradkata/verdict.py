@@ -128,6 +128,9 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
     if step and lr is not None and lr != 1 and _near(c, 1.0 / lr):
         return ("Your step equals the gradient itself: the learning rate was not used. "
                 "The step is learning_rate * gradient.")
+    if step and lr is not None and lr != 1 and _near(c, -1.0 / lr):
+        return ("Your step is minus the expected one over the learning rate: what came back "
+                "looks like the gradient itself, not the parameters after the step.")
     if step and lr is not None and lr != 1 and _near(c, lr):
         return "Your step is multiplied by the learning rate twice."
     return (f"Your {noun} is exactly {c:.6g} times the expected one: a constant factor, "
@@ -137,7 +140,7 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
 def _known_ratio(c: float, lr: Optional[float], factors: Optional[Dict[float, str]]) -> bool:
     known = [0.0, 2.0, 0.5, -1.0, *(factors or {})]
     if lr is not None and lr not in (0, 1):
-        known += [1.0 / lr, lr]
+        known += [1.0 / lr, -1.0 / lr, lr]
     return any(_near(c, k) for k in known)
 
 
