@@ -361,9 +361,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
     root, impl = project(args)
     style = Style()
 
-    def check() -> int:
+    last: List[progress.Run] = []  # the last complete check
+
+    def check(changed: Optional[Sequence[Path]] = None) -> int:
+        # After a save, only the exercises the saved files can change are graded
+        # again (in a fresh judge); the others' results stand from the last check.
+        names = None
+        if last and changed is not None:
+            names = progress.affected_exercises(impl.folder, changed)
         say(style.dim(f"Checking {impl.label} ..."))
-        run = progress.run_suite(root, impl, time_limit=args.time_limit)
+        run = progress.run_suite(root, impl, names, time_limit=args.time_limit, warm=True)
         if run.interrupted:
             say("Check stopped (Ctrl-C). Still watching: save a file to check again, "
                 "or press Ctrl-C again to quit.")
@@ -371,6 +378,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if run.problem:
             say(run.problem)
             return 1
+        if names is not None:
+            run = last[0].updated(run)
+        last[:] = [run]
         for line in progress_lines(run, style):
             say(line)
         say("")
@@ -385,11 +395,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
         for changes in watchfiles.watch(impl.folder, watch_filter=watchfiles.PythonFilter(),
                                         raise_interrupt=True):
             checks += 1
-            changed = ", ".join(sorted({_shown(Path(path)) for _, path in changes}))
+            paths = sorted({Path(path) for _, path in changes})
+            changed = ", ".join(sorted({_shown(path) for path in paths}))
             stamp = datetime.datetime.now().strftime("%H:%M:%S")
             say("")
             say(style.bold(f"=== {stamp} {changed} changed: checking again ==="))
-            code = check()
+            code = check(paths)
             if args.exit_after and checks >= args.exit_after:
                 return 0 if code == 0 else 1
             say(waiting)

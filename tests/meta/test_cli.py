@@ -699,6 +699,52 @@ def test_a_run_that_cannot_grade_says_why(kata, monkeypatch):
     assert late.problem is not None and "still running after" in late.problem
 
 
+def test_a_save_grades_again_the_saved_exercise_and_those_that_import_it(tmp_path):
+    for name in catalog.NAMES:
+        (tmp_path / f"{name}.py").write_text("x = 1\n")
+    (tmp_path / "vectorized.py").write_text("from single_neuron import x\n")
+    (tmp_path / "learning_rate.py").write_text("from . import vectorized\n")
+    (tmp_path / "gradient_check.py").write_text("def broken(:\n")  # read, never run
+    saved = [tmp_path / "single_neuron.py"]
+    assert progress.affected_exercises(tmp_path, saved) == [
+        "single_neuron", "vectorized", "learning_rate"]
+    assert progress.affected_exercises(tmp_path, [tmp_path / "loop_gradients.py"]) == [
+        "loop_gradients"]
+    # A helper module may be used by any exercise: everything is graded again.
+    assert progress.affected_exercises(tmp_path, [tmp_path / "helpers.py"]) is None
+
+
+def test_a_partial_check_keeps_the_other_exercises_results(kata):
+    impl = progress.resolve_impl("exercises", kata)
+
+    def result(exercise: str, status: str) -> scoring.TestResult:
+        return scoring.TestResult(f"tests/test_{exercise}.py::t", "t", exercise, 1.0, status)
+
+    before = progress.Run(impl, list(catalog.NAMES), [result("single_neuron", "failed"),
+                                                       result("vectorized", "passed")])
+    fresh = progress.Run(impl, ["single_neuron"], [result("single_neuron", "passed")])
+    after = before.updated(fresh)
+    assert after.names == list(catalog.NAMES)
+    assert [(r.exercise, r.status) for r in after.results] == [("vectorized", "passed"),
+                                                               ("single_neuron", "passed")]
+
+
+def test_without_fork_a_warm_check_runs_in_a_fresh_interpreter_with_the_same_results(
+        tmp_path, monkeypatch):
+    from gradkata import runner
+
+    project = make_project(tmp_path, graded=["single_neuron"])
+    impl = progress.resolve_impl("exercises", project)
+    forked = progress.run_suite(project, impl, ["single_neuron"], warm=True)
+    monkeypatch.setattr(runner, "can_fork", lambda: False)
+    monkeypatch.setattr(runner, "_contexts", {})
+    spawned = progress.run_suite(project, impl, ["single_neuron"], warm=True)
+    assert runner._contexts[False].get_start_method() == "spawn"
+    assert forked.ok and spawned.ok and forked.results
+    assert ([(r.nodeid, r.status, r.message) for r in forked.results]
+            == [(r.nodeid, r.status, r.message) for r in spawned.results])
+
+
 # --------------------------------------------------------------------------
 # plots, with the reference functions standing in for the learner's
 
