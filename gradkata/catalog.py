@@ -10,7 +10,8 @@ test file ``tests/test_<name>.py`` and its hints in ``gradkata/hints.toml``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from pathlib import Path
+from typing import List, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -83,4 +84,28 @@ def find(name: str) -> Optional[Exercise]:
     for exercise in EXERCISES:
         if name in (exercise.name, str(exercise.number)):
             return exercise
+    return None
+
+
+# The naming rule of graded test files: tests/test_<name>.py, and any
+# tests/test_<name>_<more>.py, grade the exercise <name> (a test may also say
+# which it grades with the marker exercise(name)).
+
+
+def test_files(tests: Path, name: str) -> List[Path]:
+    """The graded test files of exercise ``name`` in the folder ``tests``: test_<name>.py
+    first, then test_<name>_*.py in order; only those that exist."""
+    files = [tests / f"test_{name}.py"] + sorted(tests.glob(f"test_{name}_*.py"))
+    return [f for f in files if f.is_file()]
+
+
+def exercise_of_test_file(path: Path) -> Optional[str]:
+    """The exercise a test file grades by its name, or None."""
+    stem = Path(path).stem
+    if not stem.startswith("test_"):
+        return None
+    rest = stem[len("test_"):]
+    for name in sorted(NAMES, key=len, reverse=True):  # the longest name that fits
+        if rest == name or rest.startswith(name + "_"):
+            return name
     return None

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Dict, List
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11
-    import tomli as tomllib
+from .tomlfile import tomllib
 
 STATE_FOLDER = ".gradkata"
 STATE_FILE = "hints.json"

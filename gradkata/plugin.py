@@ -29,7 +29,6 @@ kata's pyproject.toml does.
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import os
 import time
@@ -40,7 +39,9 @@ from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, 
 import pytest
 
 from . import catalog, jail, notebooks, sandbox, scoring
+from . import reference as reference_module
 from .learner import LearnerModule
+from .output import OUTPUT_LIMIT
 from .sandbox import LearnerAbort, LearnerError
 from .verdict import Mistake
 
@@ -196,13 +197,7 @@ def exercise_of(node: Any) -> Optional[str]:
     marker = node.get_closest_marker("exercise")
     if marker is not None:
         return str(marker.args[0])
-    stem = Path(str(node.path)).stem
-    if stem.startswith("test_"):
-        rest = stem[len("test_"):]
-        for name in sorted(catalog.NAMES, key=len, reverse=True):
-            if rest == name or rest.startswith(name + "_"):
-                return name
-    return None
+    return catalog.exercise_of_test_file(Path(str(node.path)))
 
 
 def points_of(item: pytest.Item) -> float:
@@ -264,9 +259,11 @@ def pytest_collection(session: pytest.Session) -> None:
         return  # xdist's controller runs no tests: its workers start their own
     paths = _collected_files(session.config)
     for name in catalog.NAMES:
-        test_file = (state.rootdir / "tests" / f"test_{name}.py").resolve()
-        if any(test_file == path or path in test_file.parents for path in paths):
-            _start_worker(state, name, now=not state.launched)
+        for test_file in catalog.test_files(state.rootdir / "tests", name):
+            test_file = test_file.resolve()
+            if any(test_file == path or path in test_file.parents for path in paths):
+                _start_worker(state, name, now=not state.launched)
+                break
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:
@@ -335,29 +332,10 @@ def _result_for(state: _State, nodeid: str, facts: Dict[str, Any]) -> scoring.Te
 # Fixtures
 
 
-# Reference modules already run in this process, by (path, modification time, size):
-# grading a class in one process, or any run of pytest.main after the first, reuses
-# them unless the file changed.
-_loaded_references: Dict[Tuple[str, int, int], ModuleType] = {}
-
-
 def load_reference(rootdir: Path, name: str, cache: Dict[str, ModuleType]) -> ModuleType:
     """The reference module ``solutions/<name>.py``, imported in this (the judge's) process."""
     if name not in cache:
-        path = rootdir / "solutions" / f"{name}.py"
-        try:
-            stat = path.stat()
-        except OSError:
-            raise RuntimeError(f"gradkata: the reference {path} is missing") from None
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key not in _loaded_references:
-            spec = importlib.util.spec_from_file_location(f"_gradkata_reference.{name}", path)
-            if spec is None or spec.loader is None:
-                raise RuntimeError(f"gradkata: the reference {path} cannot be imported")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            _loaded_references[key] = module
-        cache[name] = _loaded_references[key]
+        cache[name] = reference_module.load(rootdir, name)
     return cache[name]
 
 
@@ -434,11 +412,20 @@ def _learner_problem(excinfo: Any) -> Optional[Problem]:
     return None
 
 
+def _is_pytest_timeout(text: str) -> bool:
+    """Whether ``text`` is pytest-timeout's failure message (its exported template,
+    "Timeout (>%ss) from pytest-timeout.", with any number of seconds)."""
+    from pytest_timeout import PYTEST_FAILURE_MESSAGE
+
+    before, _, after = PYTEST_FAILURE_MESSAGE.partition("%s")
+    return (text.startswith(before) and text.endswith(after)
+            and len(text) > len(before) + len(after))
+
+
 def _timeout_message(excinfo: Any) -> Optional[str]:
     if excinfo is None:
         return None
-    text = str(excinfo.value)
-    if "Timeout" in text and "pytest-timeout" in text:
+    if _is_pytest_timeout(str(excinfo.value)):
         return ("This test ran past its time limit and was stopped. Is there a loop that "
                 "never ends in your code?")
     return None
@@ -541,7 +528,7 @@ def _record(result: scoring.TestResult, report: pytest.TestReport) -> None:
         # the worker's line ("[gw0] linux -- Python ...").
         longrepr = report.longrepr
         text = longrepr if isinstance(longrepr, str) else str(longrepr or "")
-        result.message = text[-scoring.OUTPUT_LIMIT:]
+        result.message = text[-OUTPUT_LIMIT:]
     result.duration += report.duration
 
 

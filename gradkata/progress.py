@@ -105,9 +105,7 @@ def resolve_impl(option: Optional[str], root: Path, cwd: Optional[Path] = None) 
 
 def graded_files(root: Path, name: str) -> List[Path]:
     """The graded test files of one exercise: tests/test_<name>.py and tests/test_<name>_*.py."""
-    tests = root / "tests"
-    files = [tests / f"test_{name}.py"] + sorted(tests.glob(f"test_{name}_*.py"))
-    return [f for f in files if f.is_file()]
+    return catalog.test_files(root / "tests", name)
 
 
 # --------------------------------------------------------------------------

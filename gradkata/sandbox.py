@@ -31,8 +31,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from . import jail
+from .output import OUTPUT_LIMIT, cut
 
-OUTPUT_LIMIT = 4000  # characters of learner output kept per call
 MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up size
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
 DEFAULT_CALL_SECONDS = 10.0  # limit for a call made outside a timed test
@@ -1078,6 +1078,4 @@ class Sandbox:
         """What the learner's code printed since the last take, cut to a few KB."""
         text = "\n".join(self.output)
         self.output = []
-        if len(text) > OUTPUT_LIMIT:
-            text = text[:OUTPUT_LIMIT] + f"\n... ({len(text) - OUTPUT_LIMIT} more characters cut)"
-        return text
+        return cut(text)

@@ -11,8 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
 from .catalog import EXERCISES
-
-OUTPUT_LIMIT = 4000  # characters of a test's message kept in results.json
+from .output import cut
 
 # Who sees a test's result on Gradescope (their autograder specification):
 # ``hidden`` never the student, ``after_due_date`` / ``after_published`` the
@@ -137,12 +136,6 @@ def next_step(rows: List[ExerciseScore], folder_label: str) -> str:
 # Gradescope
 
 
-def _cut(text: str, limit: int = OUTPUT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
-
-
 def _exercise_number(name: str) -> int:
     return next((e.number for e in EXERCISES if e.name == name), 0)
 
@@ -167,7 +160,7 @@ def _test_output(r: TestResult) -> str:
         output = output or "not started"
     if r.output:
         output += "\n\nWhat your code printed:\n" + r.output
-    return _cut(output.strip())
+    return cut(output.strip())
 
 
 def gradescope_results(results: List[TestResult], execution_time: float,

@@ -202,6 +202,35 @@ def test_not_graded_here(reference):
     assert "4/5" in result.stdout.str()
 
 
+def test_a_graded_test_stopped_by_pytest_timeout_says_so_in_the_learner_s_words(pytester):
+    (pytester.path / "solutions").mkdir()
+    (pytester.path / "solutions" / "single_neuron.py").write_text("def y_hat():\n    return 1\n")
+    (pytester.path / "exercises").mkdir()
+    (pytester.path / "exercises" / "single_neuron.py").write_text("def y_hat():\n    return 1\n")
+    pytester.makeini("[pytest]\ngradkata_impl = exercises\n")
+    pytester.makepyfile(test_single_neuron="""
+import time
+
+def test_y_hat(learner):
+    assert learner.y_hat() == 1
+    time.sleep(30)  # in the judge, where only pytest-timeout's alarm stops it
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "timeout=1")
+    out = result.stdout.str()
+    assert "This test ran past its time limit and was stopped" in out, out
+    assert "from pytest-timeout" not in out
+
+
+def test_pytest_timeout_s_message_is_recognised_from_its_exported_template():
+    from pytest_timeout import PYTEST_FAILURE_MESSAGE
+
+    from gradkata import plugin
+
+    assert plugin._is_pytest_timeout(PYTEST_FAILURE_MESSAGE % 2.5)
+    assert not plugin._is_pytest_timeout("Timeout: the learner's own message")
+    assert not plugin._is_pytest_timeout(PYTEST_FAILURE_MESSAGE.replace("%s", ""))
+
+
 # A judge stuck where pytest-timeout cannot reach it (here: reading a configuration
 # file that is a pipe nobody writes to) runs past a short deadline: it is stopped,
 # tried once more, and recorded as a timeout.
