@@ -38,7 +38,7 @@ from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, 
 
 import pytest
 
-from . import catalog, jail, notebooks, sandbox, scoring
+from . import catalog, impl, jail, notebooks, sandbox, scoring
 from . import reference as reference_module
 from .learner import LearnerModule
 from .output import OUTPUT_LIMIT
@@ -63,27 +63,16 @@ class _State:
 
 
 def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
-    """The folder to grade, how to name it, and where the setting came from."""
-    value, source = config.getoption("gradkata_impl"), "--impl"
-    if not value:
-        value, source = os.environ.get("GRADKATA_IMPL"), "GRADKATA_IMPL"
-    if not value:
-        value, source = config.getini("gradkata_impl"), "the ini value gradkata_impl"
-        if value in ("", "exercises"):
-            value, source = "exercises", "the default"
-    rootdir = Path(config.rootpath)
-    if value in ("exercises", "solutions"):
-        folder = rootdir / value
-    else:
-        folder = Path(value).expanduser()
-        if not folder.is_absolute():
-            folder = Path(config.invocation_params.dir) / folder
-    if not folder.is_dir():
-        raise pytest.UsageError(f"gradkata: {source} names '{value}', which is not a folder. "
-                                f"Use 'exercises', 'solutions' or a folder of the six modules.")
-    label = f"{value.rstrip('/')}/"
-    folder = notebooks.for_pytest(folder, config)  # a folder of notebooks: graded as modules
-    return folder.resolve(), label, source
+    """The folder to grade, how to name it, and where the setting came from
+    (the rule is :func:`gradkata.impl.resolve`'s)."""
+    try:
+        found = impl.resolve(config.getoption("gradkata_impl"), os.environ.get("GRADKATA_IMPL"),
+                             config.getini("gradkata_impl"), Path(config.rootpath),
+                             Path(config.invocation_params.dir))
+    except impl.BadImpl as exc:
+        raise pytest.UsageError(f"gradkata: {exc}") from None
+    folder = notebooks.for_pytest(found.folder, config)  # a folder of notebooks: graded as modules
+    return folder.resolve(), found.label, found.source
 
 
 def _register_hypothesis_profiles(config: pytest.Config) -> None:
@@ -145,6 +134,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "visibility(level): who sees a graded test on Gradescope: "
         + ", ".join(scoring.VISIBILITIES) + " (the default)")
     if config.inipath is None and config.getoption("gradkata_impl"):
+        if any(str(arg).startswith("--impl=") for arg in config.invocation_params.args):
+            raise pytest.UsageError(
+                "gradkata: pytest found no configuration file, so this is not the kata's "
+                "folder and no kata's tests were named. Run pytest from the kata's folder, "
+                "or name its tests (pytest --impl=FOLDER KATA/tests).")
         # pytest looks for its configuration before it knows --impl takes a value,
         # so `--impl /elsewhere/folder` alone made it search from that folder.
         raise pytest.UsageError(

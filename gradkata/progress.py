@@ -16,25 +16,22 @@ workers) and carries on (``gradkata watch``) or exits (``gradkata check``).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Set
 
-from . import catalog, scoring
+from . import catalog, impl, scoring
 from .catalog import Exercise
+from .impl import BadImpl, Impl
 
 OVERALL_SECONDS = 600.0  # a backstop: the suite's own per-test limit stops loops long before
 
 
 class ProjectNotFound(Exception):
     """The current folder is not inside a gradkata project."""
-
-
-class BadImpl(Exception):
-    """--impl / GRADKATA_IMPL names something that is not a folder."""
 
 
 # --------------------------------------------------------------------------
@@ -56,51 +53,18 @@ def find_root(start: Optional[Path] = None,
     )
 
 
-@dataclass(frozen=True)
-class Impl:
-    """The implementation being graded."""
-
-    value: str  # what is passed to pytest's --impl
-    folder: Path  # the folder that holds the learner's modules
-    label: str  # how it is named to the learner: "exercises/"
-    source: str  # where the setting came from
-
-
-def _ini_impl(root: Path) -> Optional[str]:
-    """The ini value gradkata_impl in pyproject.toml, if any."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11
-        import tomli as tomllib
-    try:
-        with open(root / "pyproject.toml", "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, ValueError):
-        return None
-    value = data.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("gradkata_impl")
-    return str(value) if value else None
-
-
 def resolve_impl(option: Optional[str], root: Path, cwd: Optional[Path] = None) -> Impl:
-    """The graded folder, as the plugin resolves it: the option, then GRADKATA_IMPL,
-    then the ini value, then ``exercises``."""
-    value, source, base = option, "--impl", cwd or Path.cwd()
-    if not value:
-        value, source = os.environ.get("GRADKATA_IMPL"), "GRADKATA_IMPL"
-    if not value:
-        value, source, base = _ini_impl(root), "the ini value gradkata_impl", root
-    if not value:
-        value, source = "exercises", "the default"
-    if value in ("exercises", "solutions"):
-        return Impl(value, root / value, value + "/", source)
-    folder = Path(value).expanduser()
-    if not folder.is_absolute():
-        folder = base / folder
-    if not folder.is_dir():
-        raise BadImpl(f"{source} names '{value}', which is not a folder. Use 'exercises', "
-                      "'solutions' or a folder holding the six exercise modules.")
-    folder = folder.resolve()
-    return Impl(str(folder), folder, value.rstrip("/\\") + "/", source)
+    """The graded folder, as the plugin resolves it (:func:`gradkata.impl.resolve`),
+    with the ini value read by pytest, from the configuration it finds for the
+    kata's tests. Raises BadImpl, also when pytest cannot read its configuration."""
+    from . import runner
+
+    try:
+        rootdir, inipath, ini = runner.configuration(root)
+    except runner.ConfigurationError as exc:
+        raise BadImpl(str(exc)) from None
+    found = impl.resolve(option, os.environ.get("GRADKATA_IMPL"), ini, rootdir, cwd or Path.cwd())
+    return dataclasses.replace(found, inifile=str(inipath) if inipath is not None else None)
 
 
 def graded_files(root: Path, name: str) -> List[Path]:
@@ -234,7 +198,7 @@ def run_suite(root: Path, impl: Impl, names: Optional[Sequence[str]] = None,
         return run
     started = time.monotonic()
     task = runner.Task(str(root), impl.value, time_limit, paths=tuple(files),
-                       cache_bytecode=True)
+                       cache_bytecode=True, inifile=impl.inifile)
     try:
         suite = runner.judge(task, OVERALL_SECONDS, warm=warm)
     except KeyboardInterrupt:

@@ -90,21 +90,51 @@ def plugin_options() -> Set[str]:
     return names.names
 
 
+# How every run of the suite calls pytest, before its own options and test paths.
+BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly")
+
+
+class ConfigurationError(Exception):
+    """pytest could not read the kata's configuration."""
+
+
+def configuration(kata: Path) -> Tuple[Path, Optional[Path], str]:
+    """The rootdir, the configuration file and the ini value ``gradkata_impl`` that
+    pytest finds for the kata's tests, read by pytest itself (whichever of
+    pyproject.toml, pytest.ini, tox.ini or setup.cfg holds its settings)."""
+    from _pytest.config import _prepareconfig  # pytest's own parsing, as pytest.main's
+
+    kata = Path(kata)
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            # --capture=no: nothing is run, and pytest must not take this
+            # process's output away (its capture ends only with a configured run).
+            config = _prepareconfig([*BASE_ARGS, "--capture=no", "--rootdir", str(kata),
+                                     str(kata / "tests")])
+    except Exception as exc:  # noqa: BLE001 - a UsageError, a TOML error...: said, not raised
+        raise ConfigurationError(f"pytest could not read the kata's configuration: {exc}") from None
+    try:
+        return Path(config.rootpath), config.inipath, str(config.getini("gradkata_impl") or "")
+    finally:
+        config._ensure_unconfigure()
+
+
 def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
               extra: Sequence[str] = (), collect_only: bool = False,
-              paths: Sequence[str] = ()) -> SuiteRun:
-    """Run the graded suite of ``kata`` (its pyproject.toml and tests/, or the test
-    files ``paths``) on the implementation in ``folder``, in this process; ``timeout``
-    is each test's limit (None: the kata's own). What pytest prints is dropped; the
-    results say it all."""
+              paths: Sequence[str] = (), inifile: Optional[str] = None) -> SuiteRun:
+    """Run the graded suite of ``kata`` (its tests/, or the test files ``paths``) on
+    the implementation in ``folder``, in this process, with the configuration file
+    ``inifile`` (by default the kata's pyproject.toml: nothing outside the kata is
+    read); ``timeout`` is each test's limit (None: the kata's own). What pytest
+    prints is dropped; the results say it all."""
     import pytest
 
     kata = Path(kata)
     collector = _Collector()
     started = time.monotonic()
     args = [
-        "-c", str(kata / "pyproject.toml"), "--rootdir", str(kata),
-        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly",
+        "-c", inifile or str(kata / "pyproject.toml"), "--rootdir", str(kata), *BASE_ARGS,
         f"--impl={folder}",
         *(["-o", f"timeout={timeout:g}"] if timeout is not None else []),
         *(["--collect-only"] if collect_only else []),
@@ -178,6 +208,7 @@ class Task(NamedTuple):
     collect_only: bool = False
     paths: Tuple[str, ...] = ()  # the test files, relative to kata; none: all of tests/
     cache_bytecode: bool = False  # keep the compiled tests and reference in the kata
+    inifile: Optional[str] = None  # pytest's configuration file; None: the kata's pyproject.toml
 
 
 def _judge(channel: Any, task: Task, forked: bool) -> None:
@@ -198,7 +229,7 @@ def _judge(channel: Any, task: Task, forked: bool) -> None:
     if task.require_isolation and "--require-isolation" in plugin_options():
         extra.append("--require-isolation")
     run = run_suite(Path(task.kata), Path(task.folder), timeout=task.timeout, extra=extra,
-                    collect_only=task.collect_only, paths=task.paths)
+                    collect_only=task.collect_only, paths=task.paths, inifile=task.inifile)
     data = json.dumps({"results": [r.__dict__ for r in run.results],
                        "seconds": run.seconds, "error": run.error}).encode()
     channel.sendall(_LENGTH.pack(len(data)) + data)

@@ -683,8 +683,17 @@ def test_the_project_and_the_graded_folder_are_found_as_the_plugin_finds_them(ka
     with pytest.raises(progress.BadImpl, match="--impl names 'absent'"):
         progress.resolve_impl("absent", kata)
     monkeypatch.delenv("GRADKATA_IMPL")
-    (kata / "pyproject.toml").write_text("not [valid toml")
+    # pytest reads the ini value, from whichever configuration file it finds.
+    (kata / "pytest.ini").write_text("[pytest]\ngradkata_impl = mine\n")
+    impl = progress.resolve_impl(None, kata)
+    assert (impl.folder, impl.source) == (mine.resolve(), "the ini value gradkata_impl")
+    assert impl.inifile == str(kata / "pytest.ini")
+    (kata / "pytest.ini").write_text("[pytest]\n")
     assert progress.resolve_impl(None, kata).source == "the default"
+    (kata / "pytest.ini").unlink()
+    (kata / "pyproject.toml").write_text("not [valid toml")
+    with pytest.raises(progress.BadImpl, match="pytest could not read the kata's configuration"):
+        progress.resolve_impl(None, kata)
 
 
 def test_a_run_that_cannot_grade_says_why(kata, monkeypatch):

@@ -221,6 +221,18 @@ def test_y_hat(learner):
     assert "from pytest-timeout" not in out
 
 
+def test_impl_outside_the_kata_gets_the_advice_that_fits_how_it_was_written(pytester, tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    joined = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--impl={folder}")
+    assert joined.ret == pytest.ExitCode.USAGE_ERROR
+    said = joined.stderr.str()
+    assert "Run pytest from the kata's folder" in said and "Join them with '='" not in said
+    apart = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--impl", str(folder))
+    assert apart.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Join them with '='" in apart.stderr.str()
+
+
 def test_pytest_timeout_s_message_is_recognised_from_its_exported_template():
     from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
