@@ -3,6 +3,7 @@
 import os
 import pickle
 import re
+import signal
 import time
 
 import numpy as np
@@ -444,17 +445,31 @@ def test_a_formula_in_a_list_is_not_turned_into_a_function():
     assert sandbox.unpack(packed) == packed
 
 
-def test_a_worker_launched_in_the_background_is_waited_for(tmp_path):
+def test_a_worker_launched_in_the_background_is_waited_for(tmp_path, monkeypatch):
+    launched = []
+    launch = Sandbox.launch
+
+    def noting_launch(self: Sandbox) -> None:
+        launch(self)
+        if self._proc is not None and self._proc not in launched:
+            launched.append(self._proc)
+
+    monkeypatch.setattr(Sandbox, "launch", noting_launch)
     (tmp_path / "m.py").write_text(MODULE)
     sb = Sandbox(str(tmp_path), "m")
     sb.launch_soon()
     assert call(sb, "add", 2, 3)[0] == 5  # the first call waits for the launch
     sb.close(graceful=True)
+    sandbox.reap()
+    assert launched[0].exitcode == 0  # asked to stop, it ended on its own
     other = Sandbox(str(tmp_path), "m")
     other.launch_soon()
     other.close()  # closing before any call still stops the launched worker
     sandbox.reap()
-    assert other._proc is None
+    assert len(launched) == 2 and other._proc is None
+    # Stopped by the close (killed, as it was not asked to exit), and waited for by
+    # reap: not left to end by itself when it notices its pipe is gone.
+    assert launched[1].exitcode == -signal.SIGKILL
 
 
 @pytest.mark.parametrize("use_poll", [True, False])
