@@ -25,7 +25,6 @@ import ast
 import datetime
 import importlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import authoring, catalog, hints, progress
 from .catalog import Exercise
-from .scoring import bar
+from .scoring import State, Status, TestResult, bar
 
 # Subcommands implemented in other modules: the rest of the command line is theirs.
 PASSTHROUGH: Dict[str, Tuple[str, str]] = {
@@ -128,19 +127,17 @@ def project(args: argparse.Namespace) -> Tuple[Path, progress.Impl]:
     return root, progress.resolve_impl(getattr(args, "impl", None), root)
 
 
-def not_started_functions(exercise: Exercise, messages: Sequence[str]) -> List[str]:
-    """The exercise's functions that the messages call not started, in the catalog's order."""
-    named = set()
-    for message in messages:
-        named.update(re.findall(rf"\b{re.escape(exercise.name)}\.(\w+)", message))
-        named.update(re.findall(r"has no function (\w+)", message))
+def not_started_functions(exercise: Exercise, results: Sequence[TestResult]) -> List[str]:
+    """The functions that not-started results need written, in the catalog's order
+    (then any other, by name); each result carries its function as data."""
+    named = {r.function for r in results if r.status == Status.NOT_STARTED and r.function}
     return [f for f in exercise.functions if f in named] + sorted(named - set(exercise.functions))
 
 
 def state_text(status: progress.Status) -> str:
-    if status.state == "in progress":
+    if status.state == State.IN_PROGRESS:
         return f"in progress {status.passed}/{status.tests} tests"
-    if status.state == "no tests":
+    if status.state == State.NO_TESTS:
         return "no graded tests yet"
     return status.state
 
@@ -152,9 +149,9 @@ def progress_lines(run: progress.Run, style: Style) -> List[str]:
     for s in statuses:
         e = s.exercise
         text = f"{state_text(s):<24}"
-        if s.state == "done":
+        if s.state == State.DONE:
             text = style.green(text)
-        elif s.state == "in progress":
+        elif s.state == State.IN_PROGRESS:
             text = style.yellow(text)
         else:
             text = style.dim(text)
@@ -202,7 +199,7 @@ def show_exercise(run: progress.Run, status: progress.Status, root: Path, style:
     """One exercise's check: its standing, then its first problem and how to get a hint."""
     e, impl = status.exercise, run.impl
     where = f"{impl.label}{e.name}.py"
-    if status.state == "no tests":
+    if status.state == State.NO_TESTS:
         say(f"{e.number} {e.name} has no graded tests yet (no tests/test_{e.name}.py), so it "
             "cannot be checked.")
         return 1
@@ -218,14 +215,12 @@ def show_exercise(run: progress.Run, status: progress.Status, root: Path, style:
     say("")
     if problem is None:  # pragma: no cover - a row that is not done has a first problem
         say("Some tests did not pass.")
-    elif problem.status == "not started":
-        functions = not_started_functions(e, [problem.message])
-        message = re.sub(r":\s*not started\.?$", ".", problem.message.strip())
-        say(style.yellow("Not started: ") + (message or "not written yet."))
-        if functions:
-            say(f"Write {functions[0]} next, in {where}.")
+    elif problem.status == Status.NOT_STARTED:
+        say(style.yellow("Not started: ") + (problem.message.strip() or "not written yet."))
+        if problem.function:
+            say(f"Write {problem.function} next, in {where}.")
     else:
-        label = "Failed" if problem.status == "failed" else f"Did not run ({problem.status})"
+        label = "Failed" if problem.status == Status.FAILED else f"Did not run ({problem.status})"
         say(style.red(f"{label}: {problem.name}"))
         if problem.message.strip():
             say(indent(problem.message))
@@ -458,8 +453,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                 out, f"gradkata-loss-{exercise.name}.png")
     except plots.PlotProblem as problem:
         if problem.not_started:
-            message = re.sub(r":\s*not started\.?$", "", problem.message.strip()).rstrip(".")
-            say(f"Not started: {message}. There is nothing to plot yet.")
+            say(f"Not started: {problem.message.strip()}")
+            say("There is nothing to plot yet.")
         else:
             say(f"Your {module}.{function} could not draw the plot:")
             say(indent(problem.message))
@@ -499,25 +494,25 @@ def cmd_solution(args: argparse.Namespace) -> int:
         say("")
         say(f"Compare it with yours: diff {where} solutions/{exercise.name}.py")
         return 0
-    if status.state == "no tests":
+    if status.state == State.NO_TESTS:
         say(f"{exercise.name} has no graded tests yet, so its solution stays hidden.")
         return 1
     say(f"The solution of {exercise.name} is shown once {where} passes. For now "
         f"{status.passed}/{status.tests} tests pass ({_num(status.earned)}/"
         f"{_num(status.possible)} points).")
-    left = [r for r in run.results if r.exercise == exercise.name and r.status != "passed"]
-    todo = not_started_functions(exercise, [r.message for r in left if r.status == "not started"])
+    left = [r for r in run.results if r.exercise == exercise.name and r.status != Status.PASSED]
+    todo = not_started_functions(exercise, left)
     todo += [f for f in unwritten_functions(impl.folder / f"{exercise.name}.py", exercise)
              if f not in todo]
     todo = [f for f in exercise.functions if f in todo] + [f for f in todo
                                                           if f not in exercise.functions]
     if todo:
         say(f"Not started yet: {', '.join(todo)}.")
-    failing = [r for r in left if r.status != "not started"]
+    failing = [r for r in left if r.status != Status.NOT_STARTED]
     if failing:
         say("Tests still failing:")
         for r in failing:
-            say(f"  - {r.name}" + (f" ({r.status})" if r.status != "failed" else ""))
+            say(f"  - {r.name}" + (f" ({r.status})" if r.status != Status.FAILED else ""))
     say(f"`gradkata check {exercise.name}` shows the first problem; "
         f"`gradkata hint {exercise.name}` gives a hint.")
     return 1

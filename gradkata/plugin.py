@@ -492,17 +492,20 @@ def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     message = problem.message if problem is not None else _timeout_message(call.excinfo)
     if message is None:
         return
-    status = getattr(problem, "status", "failed")
+    status = scoring.Status(getattr(problem, "status", scoring.Status.FAILED))
     doc = (item.function.__doc__ or "").strip().splitlines() if hasattr(item, "function") else []
-    checks = f"What this test checks: {doc[0]}\n" if doc and status != "not started" else ""
+    started = status != scoring.Status.NOT_STARTED
+    checks = f"What this test checks: {doc[0]}\n" if doc and started else ""
     report.longrepr = checks + message
     report.gradkata_status = status  # type: ignore[attr-defined]
+    # The function to write, as data: no one need find it in the message's words.
+    report.gradkata_function = getattr(problem, "function", "")  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
     # gradkata_status is set only by an active kata run
-    if getattr(report, "gradkata_status", None) == "not started":
+    if getattr(report, "gradkata_status", None) == scoring.Status.NOT_STARTED:
         return "not started", "n", "NOT STARTED"
     return None
 
@@ -510,14 +513,15 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def _record(result: scoring.TestResult, report: pytest.TestReport) -> None:
     """Fold one phase's report (setup, call, teardown) into the test's result."""
     if report.when == "call" and report.passed:
-        result.status = "passed"
-    elif report.skipped and result.status == "not run":
-        result.status = "skipped"
+        result.status = scoring.Status.PASSED
+    elif report.skipped and result.status == scoring.Status.NOT_RUN:
+        result.status = scoring.Status.SKIPPED
         # (path, line, reason); a list once pytest-xdist has carried it over
         longrepr = report.longrepr
         result.message = str(longrepr[-1]) if isinstance(longrepr, (tuple, list)) else ""
-    elif report.failed and result.status in ("not run", "passed"):
-        result.status = getattr(report, "gradkata_status", "failed")
+    elif report.failed and result.status in (scoring.Status.NOT_RUN, scoring.Status.PASSED):
+        result.status = scoring.Status(getattr(report, "gradkata_status", scoring.Status.FAILED))
+        result.function = str(getattr(report, "gradkata_function", ""))
         # The failure itself, not report.longreprtext: under xdist that opens with
         # the worker's line ("[gw0] linux -- Python ...").
         longrepr = report.longrepr

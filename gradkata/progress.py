@@ -84,12 +84,12 @@ class Status:
     score: Optional[scoring.ExerciseScore]  # None: no graded tests ran for it
 
     @property
-    def state(self) -> str:
-        return self.score.state if self.score is not None else "no tests"
+    def state(self) -> scoring.State:
+        return self.score.state if self.score is not None else scoring.State.NO_TESTS
 
     @property
     def done(self) -> bool:
-        return self.state == "done"
+        return self.state == scoring.State.DONE
 
     @property
     def earned(self) -> float:

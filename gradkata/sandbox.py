@@ -76,6 +76,10 @@ class NotStarted(LearnerAbort):
 
     status = "not started"
 
+    def __init__(self, message: str, function: str = "") -> None:
+        super().__init__(message)
+        self.function = function  # the function to write ("" when the module is missing)
+
 
 class LearnerTimeout(LearnerAbort):
     """A call ran past its time limit and its worker was stopped."""
@@ -1049,7 +1053,7 @@ class Sandbox:
         if message[0] == "missing":
             raise NotStarted(
                 f"{self.module}.py has no function {name}: put back its definition "
-                f"(`gradkata reset {self.module}` restores the original file)"
+                f"(`gradkata reset {self.module}` restores the original file)", name
             )
         self._keep_output(message[-1])
         if judge_error is not None:
@@ -1060,7 +1064,7 @@ class Sandbox:
         """What the judge raises when the learner's function raised (``info`` from the worker)."""
         if info["not_implemented"]:
             return NotStarted(f"{self.module}.{name} is not written yet (it raises "
-                              "NotImplementedError): not started")
+                              "NotImplementedError): not started", name)
         return LearnerError(f"{_opening(doing)} raised {info['type']}:\n{info['text']}",
                             info["type"])
 

@@ -233,6 +233,20 @@ def test_impl_outside_the_kata_gets_the_advice_that_fits_how_it_was_written(pyte
     assert "Join them with '='" in apart.stderr.str()
 
 
+def test_statuses_are_an_enum_written_to_json_as_the_words_they_always_were():
+    from gradkata.scoring import Status, TestResult
+
+    result = TestResult("t::a", "a", "single_neuron", 2.0, Status.NOT_STARTED,
+                        function="y_hat")
+    text = json.dumps(scoring.raw([result]))
+    assert '"status": "not started"' in text and '"function": "y_hat"' in text
+    back = scoring.results_from_json(json.loads(text))[0]
+    assert back.status is Status.NOT_STARTED and back.function == "y_hat"
+    assert f"{back.status}" == "not started" and back.earned == 0.0
+    with pytest.raises(ValueError):
+        TestResult("t::b", "b", "single_neuron", 1.0, "finished")  # no such status
+
+
 def test_pytest_timeout_s_message_is_recognised_from_its_exported_template():
     from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
