@@ -480,8 +480,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"gradkata grade: --require-isolation: refusing to grade, the isolation here is "
               f"{isolated.text}", file=sys.stderr)
         return 2
-    # A judge on every core leaves no core to spare: sandbox calls must not spin-wait.
-    os.environ["GRADKATA_NO_SPIN"] = "1"
     become_subreaper()
     started = time.monotonic()
     try:

@@ -95,7 +95,8 @@ class LearnerFunction:
         looked at, ``last_call`` is the call that returned it. A call that changed its
         input, or raised, is reported as a call would be, once the results before it
         were looked at (the calls after a raise are not made). Arguments may be
-        formulas, not the judge's own functions.
+        probes (:mod:`gradkata.probes`) that record nothing, not the judge's own
+        functions.
         """
         calls = [tuple(args) for args in calls]
         if not calls:

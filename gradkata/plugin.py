@@ -214,17 +214,14 @@ def visibility_of(item: pytest.Item) -> str:
     return str(value)
 
 
-def _start_worker(state: _State, exercise: str, now: bool) -> None:
+def _start_worker(state: _State, exercise: str) -> None:
     if exercise in state.launched:
         return
     box = sandbox.Sandbox(str(state.folder), exercise)
-    if now:
-        try:
-            box.launch()
-        except Exception:  # noqa: BLE001 - the first call starts it again, and reports why not
-            pass
-    else:
-        box.launch_soon()
+    try:
+        box.launch()
+    except Exception:  # noqa: BLE001 - the first call starts it again, and reports why not
+        pass
     state.launched[exercise] = box
 
 
@@ -243,11 +240,8 @@ def pytest_collection(session: pytest.Session) -> None:
     # Start the workers of the exercises whose test files this run collects, in
     # exercise order (the order the tests run in, see below), before collection:
     # each imports the learner's module while pytest collects, instead of while
-    # the first test waits. The first is started here and now, which takes a
-    # couple of milliseconds; from the background thread, which waits for its
-    # turn at the interpreter while collection runs, it was ready only some
-    # 20 ms into the tests. The later ones have the earlier tests to get ready in.
-    # (Deselected in the end? Stopped at the end.)
+    # the first test waits. Starting one takes a millisecond or two, here in the
+    # judge's only thread. (Deselected in the end? Stopped at the end.)
     state = _state(session.config)
     if state is None or _xdist_controller(session.config):
         return  # xdist's controller runs no tests: its workers start their own
@@ -256,7 +250,7 @@ def pytest_collection(session: pytest.Session) -> None:
         for test_file in catalog.test_files(state.rootdir / "tests", name):
             test_file = test_file.resolve()
             if any(test_file == path or path in test_file.parents for path in paths):
-                _start_worker(state, name, now=not state.launched)
+                _start_worker(state, name)
                 break
 
 
@@ -268,7 +262,7 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
         return
     exercise = exercise_of(collector)
     if exercise is not None:
-        _start_worker(state, exercise, now=not state.launched)
+        _start_worker(state, exercise)
 
 
 @pytest.hookimpl(trylast=True)

@@ -2,44 +2,60 @@
 
 The judge (the pytest process that holds the expected values, the comparisons
 and the score) never executes learner code. Each exercise module is imported
-in its own worker process; a call sends the arguments down a pipe and reads
-back the return value. So whatever the learner's code does (loop forever,
-call ``os._exit(0)``, monkeypatch numpy or pytest, print megabytes, ask for
-terabytes) happens in the worker and costs at most that call.
+in its own worker process, a child of multiprocessing's fork server that holds
+only numpy, gradkata.probes, gradkata.jail and this module; a call sends the
+arguments down a pipe and reads back the return value. So whatever the
+learner's code does (loop forever, call ``os._exit(0)``, monkeypatch numpy or
+pytest, print megabytes, ask for terabytes) happens in the worker and costs at
+most that call.
 
-What comes back is unpickled with a whitelist (plain Python values and numpy
-arrays and scalars), so a return value cannot run code in the judge. Callables
-passed as arguments (``f`` in ``numerical_gradient(f, x)``) stay in the judge:
-the worker calls back through the pipe.
+The two sides talk in the messages defined under "The protocol" below, one
+NamedTuple per kind; docs/maintainers.md walks through a call, a callback, a
+timeout and a crash. What the worker sends is unpickled with a whitelist
+(plain Python values and numpy arrays and scalars), so a return value cannot
+run code in the judge. The judge's own functions passed as arguments (``f`` in
+``numerical_gradient(f, x)``) stay in the judge: the worker calls back through
+the pipe. A :class:`gradkata.probes.Probe` is run in the worker instead, from
+the trusted module :mod:`gradkata.probes`.
 
-This module imports only the standard library and numpy: it is also what the
-worker process runs.
+This module imports only the standard library, numpy, gradkata.probes and
+gradkata.jail, all at the top: it is also what the worker process runs, and the
+worker has it (and everything it needs) before the jail hides the kata's
+folder and before the learner's module is imported.
 """
 
 from __future__ import annotations
 
+import copy
+import ctypes
+import importlib.util
 import io
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import time
 import traceback
 import types
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Type
 
 import numpy as np
 
 from . import jail
 from .output import OUTPUT_LIMIT, cut
+from .probes import Probe
+
+try:
+    import resource
+except ImportError:  # not Unix: no memory limit, the time limit still holds
+    resource = None  # type: ignore[assignment]
 
 MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up size
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
 DEFAULT_CALL_SECONDS = 10.0  # limit for a call made outside a timed test
 
 _PR_SET_DUMPABLE = 4  # prctl(2)
-_CALLBACK_MARK = "\x00gradkata-callback:"
-_FORMULA = "\x00gradkata-formula"
 # Modules a learner's code may not import: the reference, and the grader itself.
 _FORBIDDEN = ("solutions", "gradkata", "_gradkata_reference", "tests", "conftest")
 
@@ -106,6 +122,167 @@ class BadReturn(LearnerAbort):
 
 
 # --------------------------------------------------------------------------
+# The protocol. Every message is one of these; on the wire it is the tuple
+# (kind, *fields), pickled. The worker answers
+# each Call with exactly one of Return, Raise, Missing or Unsendable, after any
+# number of Callback / CallbackReturn / CallbackRaise exchanges; each Each with
+# EachResults and each Chain with ChainResults (or Missing, or Unsendable).
+
+Printed = Tuple[str, int]  # what learner code printed: the text kept, characters cut
+
+
+class Ready(NamedTuple):
+    """worker -> judge, once: the learner's module is imported."""
+
+
+class NotImported(NamedTuple):
+    """worker -> judge, once, instead of Ready; the worker then exits."""
+
+    traceback: str
+    printed: Printed
+
+
+class NotJailed(NamedTuple):
+    """worker -> judge, once, instead of Ready: the OS jail could not be built; the
+    worker exits without importing anything of the learner's."""
+
+    reason: str
+
+
+class Call(NamedTuple):
+    """judge -> worker: call ``function(*args, **kwargs)``. The arguments at the keys
+    (positions or keywords) in ``callbacks`` are the judge's functions, those in
+    ``probes`` are :class:`~gradkata.probes.Probe` s, as (name, params, record);
+    both are sent as None in ``args`` and ``kwargs``."""
+
+    function: str
+    args: tuple
+    kwargs: Dict[str, Any]
+    callbacks: Tuple[Any, ...]
+    probes: Dict[Any, Tuple[str, Dict[str, Any], bool]]
+
+
+class Callback(NamedTuple):
+    """worker -> judge, during a Call: learner code called the judge's function at ``key``."""
+
+    key: Any
+    args: tuple
+    kwargs: Dict[str, Any]
+
+
+class CallbackReturn(NamedTuple):
+    """judge -> worker: what the judge's function returned."""
+
+    value: Any
+
+
+class CallbackRaise(NamedTuple):
+    """judge -> worker: the judge's function raised (the judge raises it again after the call)."""
+
+    error: str
+
+
+class Return(NamedTuple):
+    """worker -> judge: the call returned ``value``; ``changed`` holds the arguments it
+    modified (by key, as they were afterwards), ``records`` the points each recording
+    probe was called at (by key)."""
+
+    value: Any
+    changed: Dict[Any, Any]
+    records: Dict[Any, List[Any]]
+    printed: Printed
+
+
+class Raise(NamedTuple):
+    """worker -> judge: the call raised ``exc_type``; ``text`` is the traceback through
+    the learner's own files."""
+
+    exc_type: str
+    not_implemented: bool
+    text: str
+    printed: Printed
+
+
+class Missing(NamedTuple):
+    """worker -> judge: the module has no function of that name."""
+
+    function: str
+
+
+class Unsendable(NamedTuple):
+    """worker -> judge: the return value cannot be pickled (``what`` says why)."""
+
+    what: str
+    printed: Printed
+
+
+class Each(NamedTuple):
+    """judge -> worker: call ``function(*args)`` for each ``(args, probes)`` of ``calls``
+    (probes as in Call; none record), in one round trip, until one raises."""
+
+    function: str
+    calls: List[Tuple[tuple, Dict[int, Tuple[str, Dict[str, Any], bool]]]]
+
+
+class EachResults(NamedTuple):
+    """worker -> judge: (value, changed) for each call made, and why it stopped early:
+    None, or ("raise", index, (exc_type, not_implemented, text))."""
+
+    results: List[Tuple[Any, Dict[Any, Any]]]
+    stopped: Optional[Tuple[str, int, Any]]
+    printed: Printed
+
+
+class Chain(NamedTuple):
+    """judge -> worker: call ``function`` up to ``steps`` times, each call's arguments
+    made from the last one's result by the rules of ``feed`` (see :func:`feed_arguments`),
+    in one round trip."""
+
+    function: str
+    args: tuple
+    kwargs: Dict[str, Any]
+    feed: List[Tuple[int, tuple]]
+    steps: int
+
+
+class ChainResults(NamedTuple):
+    """worker -> judge: what each call returned, and why it stopped early: None, or
+    ("raise", step, (exc_type, not_implemented, text)), ("changed", step, changed
+    arguments) or ("feed", step, why the result cannot be fed on)."""
+
+    results: List[Any]
+    stopped: Optional[Tuple[str, int, Any]]
+    printed: Printed
+
+
+class Stop(NamedTuple):
+    """judge -> worker, between calls: exit."""
+
+
+_FROM_WORKER: Dict[str, Type[Any]] = {m.__name__: m for m in (
+    Ready, NotImported, NotJailed, Callback, Return, Raise, Missing, Unsendable, EachResults,
+    ChainResults)}
+_FROM_JUDGE: Dict[str, Type[Any]] = {
+    m.__name__: m for m in (Call, Each, Chain, CallbackReturn, CallbackRaise, Stop)}
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
+def _send(conn: Any, message: Any) -> None:
+    """Send a message (raises what pickle raises for a value that cannot be sent)."""
+    conn.send_bytes(pickle.dumps((type(message).__name__, *message), protocol=_PROTOCOL))
+
+
+def _decode(data: Tuple[Any, ...], kinds: Dict[str, Type[Any]]) -> Any:
+    """The message a received tuple stands for; ValueError if it is none of ``kinds``."""
+    if type(data) is not tuple or not data or data[0] not in kinds:
+        raise ValueError("a message of no known kind")
+    kind = kinds[data[0]]
+    if len(data) - 1 != len(kind._fields):
+        raise ValueError(f"a {data[0]} message of the wrong length")
+    return kind(*data[1:])
+
+
+# --------------------------------------------------------------------------
 # Safe unpickling of what the worker sends back.
 
 _ALLOWED_GLOBALS = {
@@ -133,66 +310,6 @@ class _SafeUnpickler(pickle.Unpickler):
 def safe_loads(data: bytes) -> Any:
     """Unpickle plain values, numpy arrays and numpy scalars, and nothing else."""
     return _SafeUnpickler(io.BytesIO(data)).load()
-
-
-# --------------------------------------------------------------------------
-# Arrays on the wire. Pickling a small array goes through its __reduce__, and
-# reading it back through three global lookups: several times the cost of its
-# bytes, paid for every argument of hundreds of calls in a row. Arrays and numpy
-# scalars of plain dtypes travel instead as tagged tuples of dtype, shape and
-# bytes, which pickle handles in C; anything else is pickled as it is (and, from
-# a worker, refused by safe_loads unless it is a plain value).
-
-_ARRAY = "\x00gradkata-array"
-_SCALAR = "\x00gradkata-scalar"
-_PLAIN_KINDS = frozenset("biufcSU")  # bool, integers, floats, complex, strings
-
-
-def pack(value: Any) -> Any:
-    """``value`` with every array and numpy scalar inside it (through tuples, lists
-    and dict values) replaced by a tagged tuple that :func:`unpack` turns back."""
-    kind = type(value)
-    if kind is np.ndarray:
-        if value.dtype.kind in _PLAIN_KINDS:
-            return (_ARRAY, value.dtype.str, value.shape, value.tobytes())
-        return value
-    if kind is tuple:
-        return tuple([pack(v) for v in value])
-    if kind is list:
-        return [pack(v) for v in value]
-    if kind is dict:
-        return {k: pack(v) for k, v in value.items()}
-    if isinstance(value, np.generic) and value.dtype.kind in _PLAIN_KINDS:
-        return (_SCALAR, value.dtype.str, value.tobytes())
-    return value
-
-
-def _plain_dtype(name: Any) -> Any:
-    dtype = np.dtype(name)
-    if dtype.kind not in _PLAIN_KINDS:
-        raise pickle.UnpicklingError(f"numpy array of dtype {dtype}")
-    return dtype
-
-
-def unpack(value: Any) -> Any:
-    """The inverse of :func:`pack`: fresh, writable arrays and numpy scalars."""
-    kind = type(value)
-    if kind is tuple:
-        if value and type(value[0]) is str:
-            if len(value) == 4 and value[0] == _ARRAY:
-                data = np.frombuffer(value[3], dtype=_plain_dtype(value[1]))
-                return data.reshape(value[2]).copy()
-            if len(value) == 3 and value[0] == _SCALAR:
-                data = np.frombuffer(value[2], dtype=_plain_dtype(value[1]))
-                if data.size != 1:
-                    raise pickle.UnpicklingError("a numpy scalar of the wrong size")
-                return data[0]
-        return tuple([unpack(v) for v in value])
-    if kind is list:
-        return [unpack(v) for v in value]
-    if kind is dict:
-        return {k: unpack(v) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------
@@ -238,23 +355,25 @@ class _BlockForbidden:
         return None
 
 
-def _harden(memory_headroom: int) -> None:
-    """Limit what a worker can do to the machine, and cut it off from the judge."""
-    import signal
-
+def _limit_resources(memory_headroom: int) -> None:
+    """An address-space limit (Linux), and Ctrl-C left to the judge."""
     # Ctrl-C in the terminal reaches every process in the group: the judge
     # handles it and stops this worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if resource is None:
+        return
     try:
-        import resource
-
         with open("/proc/self/statm") as statm:
             pages = int(statm.read().split()[0])
-        size = pages * os.sysconf("SC_PAGE_SIZE")
-        limit = size + memory_headroom
+        limit = pages * os.sysconf("SC_PAGE_SIZE") + memory_headroom
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, OSError, ValueError):
-        pass  # not Linux: no address-space limit, the time limit still holds
+    except (OSError, ValueError):
+        pass  # no /proc: no address-space limit, the time limit still holds
+
+
+def _fence() -> None:
+    """Cut the worker off from the judge: another user when grading as root,
+    no importing the reference or the grader, no terminal."""
     user = os.environ.get("GRADKATA_SANDBOX_USER")
     if user and hasattr(os, "getuid") and os.getuid() == 0:
         # Grading as root (Gradescope): learner code runs as an unprivileged user,
@@ -268,8 +387,6 @@ def _harden(memory_headroom: int) -> None:
         # Changing uid made the process undumpable, which leaves its /proc/self
         # files root's: the jail could not write its user namespace's uid map
         # there. Dumpable again, the worker's /proc files are the user's own.
-        import ctypes
-
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
     for name in list(sys.modules):
         if name.split(".")[0] in _FORBIDDEN:
@@ -294,8 +411,6 @@ def _learner_traceback(exc: BaseException, folder: str) -> str:
 
 
 def _import_module(folder: str, module: str) -> Any:
-    import importlib.util
-
     path = os.path.join(folder, module + ".py")
     sys.path.insert(0, folder)  # so a learner module can import its siblings
     spec = importlib.util.spec_from_file_location(module, path)
@@ -306,122 +421,127 @@ def _import_module(folder: str, module: str) -> Any:
     return mod
 
 
-_PROTOCOL = pickle.HIGHEST_PROTOCOL
+def _receive_in_worker(conn: Any) -> Any:
+    return _decode(pickle.loads(conn.recv_bytes()), _FROM_JUDGE)
 
 
-def _send(conn: Any, message: Any) -> None:
-    conn.send_bytes(pickle.dumps(message, protocol=_PROTOCOL))
-
-
-def _callback(conn: Any, index: int) -> Callable[..., Any]:
+def _callback(conn: Any, key: Any) -> Callable[..., Any]:
+    """A function that calls the judge's function at ``key`` through the pipe."""
     def call_judge(*args: Any, **kwargs: Any) -> Any:
-        _send(conn, ("callback", index, pack(args), pack(kwargs)))
-        kind, value = pickle.loads(conn.recv_bytes())
-        if kind == "ok":
-            return unpack(value)
-        raise RuntimeError(value)
+        _send(conn, Callback(key, args, kwargs))
+        reply = _receive_in_worker(conn)
+        if isinstance(reply, CallbackReturn):
+            return reply.value
+        raise RuntimeError(reply.error)
 
     return call_judge
 
 
-def _with_functions(conn: Any, values: Any, records: Optional[List[Any]] = None) -> Any:
-    """The arguments as learner code sees them: a judge's function as a callback, a
-    formula as a function evaluated here. A recording formula's list of the points
-    it was called at is appended to ``records``, to be sent back."""
-    out = []
-    for v in values:
-        if _is_mark(v):
-            v = _callback(conn, int(v[len(_CALLBACK_MARK):]))
-        elif type(v) is tuple and len(v) in (3, 4) and type(v[0]) is str and v[0] == _FORMULA:
-            if len(v) == 4 and records is not None:
-                v = Recording(v[1], **v[2])
-                records.append(v.points)
-            else:
-                v = Formula(v[1], **v[2])
-        out.append(v)
-    return out
+def _with_functions(conn: Any, args: Any, kwargs: Dict[str, Any], callbacks: Tuple[Any, ...],
+                    probe_specs: Dict[Any, Tuple[str, Dict[str, Any], bool]]
+                    ) -> Tuple[List[Any], Dict[str, Any], Dict[Any, Probe]]:
+    """The arguments as learner code sees them: the judge's functions as callbacks,
+    probes as functions of gradkata.probes. Also the recording probes, by key."""
+    args, kwargs = list(args), dict(kwargs)
+    recording: Dict[Any, Probe] = {}
+    functions: Dict[Any, Callable[..., Any]] = {key: _callback(conn, key) for key in callbacks}
+    for key, (name, params, record) in probe_specs.items():
+        functions[key] = probe = Probe(name, record, **params)
+        if record:
+            recording[key] = probe
+    for key, function in functions.items():
+        if isinstance(key, int):
+            args[key] = function
+        else:
+            kwargs[key] = function
+    return args, kwargs, recording
 
 
-_NOTHING_PRINTED = ("", 0)
+def _snapshot(value: Any) -> Any:
+    """A copy of a result that later calls cannot change (the value itself if it
+    cannot be copied: sending it fails then)."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - a learner's object may refuse anything
+        return value
 
 
-def _raised(exc: BaseException, folder: str) -> Dict[str, Any]:
-    return {
-        "type": type(exc).__name__,
-        "not_implemented": isinstance(exc, NotImplementedError),
-        "text": _learner_traceback(exc, folder),
-    }
+def _raise_info(exc: BaseException, folder: str) -> Tuple[str, bool, str]:
+    """(exc_type, not_implemented, text), as a Raise message carries them."""
+    return (type(exc).__name__, isinstance(exc, NotImplementedError),
+            _learner_traceback(exc, folder))
 
 
-def _changes(args: Any, kwargs: Dict[str, Any], before: List[Any],
-             after: List[Any]) -> Dict[Any, Any]:
-    """The arguments whose fingerprint changed, by position or keyword."""
-    return {key: value for (key, value), old, new in zip(_arguments(args, kwargs), before, after)
-            if not callable(value) and old != new}
-
-
-def _fingerprints(args: Any, kwargs: Dict[str, Any]) -> List[Any]:
-    return [_fingerprint(value) for _, value in _arguments(args, kwargs)]
-
-
-def _invoke(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], folder: str) -> Any:
-    """Call the learner's function: ("return", result, changed arguments) or ("raise", info)."""
+def _run(conn: Any, func: Callable[..., Any], call: Call, folder: str, out: _CappedText) -> Any:
+    """Make one call; the message that answers it."""
+    args, kwargs, recording = _with_functions(conn, call.args, call.kwargs, call.callbacks,
+                                              call.probes)
     before = _fingerprints(args, kwargs)
     try:
         result = func(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - report, whatever it is
-        return ("raise", _raised(exc, folder))
-    return ("return", result, _changes(args, kwargs, before, _fingerprints(args, kwargs)))
+        return Raise(*_raise_info(exc, folder), out.take())
+    changed = _changes(args, kwargs, before, _fingerprints(args, kwargs))
+    records = {key: probe.points for key, probe in recording.items()}
+    return Return(result, changed, records, out.take())
 
 
-def _chain(func: Callable[..., Any], args: Any, kwargs: Dict[str, Any], feed: Any,
-           steps: int, folder: str) -> Tuple[List[Any], Any]:
-    """Call ``func`` up to ``steps`` times, each call's arguments made from the last
-    one's result by ``feed`` (see :func:`feed_arguments`). Returns what each call
-    returned (packed at once, so later calls cannot change it) and why it stopped
-    early: None, or (kind, step, detail) for a raise, a changed argument, or a
-    result that cannot be fed on."""
+def _each(func: Callable[..., Any], each: Each, folder: str, out: _CappedText) -> EachResults:
+    """Make the calls of ``each`` in turn, until one raises."""
     results: List[Any] = []
-    fed = {position for position, _ in feed}
-    before = _fingerprints(args, kwargs)
-    for step in range(steps):
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - report, whatever it is
-            return results, ("raise", step, _raised(exc, folder))
-        after = _fingerprints(args, kwargs)
-        results.append(pack(result))
-        changed = _changes(args, kwargs, before, after)
-        if changed:
-            return results, ("changed", step, pack(changed))
-        if step + 1 < steps:
-            try:
-                args = feed_arguments(feed, args, unpack(results[-1]))
-            except Exception as exc:  # noqa: BLE001
-                return results, ("feed", step, f"{type(exc).__name__}: {exc}")
-            # Only the arguments made from the result are new.
-            before = [_fingerprint(args[key]) if key in fed else print_after
-                      for (key, _), print_after in zip(_arguments(args, kwargs), after)]
-    return results, None
-
-
-def _each(func: Callable[..., Any], calls: List[Any], formulas: bool, folder: str
-          ) -> Tuple[List[Any], Any]:
-    """Call ``func(*args)`` for each ``args`` of ``calls`` in turn. Returns, for each call
-    made, what it returned and the arguments it changed (both packed), and why it
-    stopped early: None, or ("raise", index, detail) as :func:`_chain` gives."""
-    results: List[Any] = []
-    for index, args in enumerate(calls):
-        if formulas:
-            args = _with_functions(None, args)
+    for index, (call_args, probe_specs) in enumerate(each.calls):
+        args, _, _ = _with_functions(None, call_args, {}, (), probe_specs)
         before = _fingerprints(args, {})
         try:
             result = func(*args)
         except BaseException as exc:  # noqa: BLE001 - report, whatever it is
-            return results, ("raise", index, _raised(exc, folder))
+            return EachResults(results, ("raise", index, _raise_info(exc, folder)), out.take())
         changed = _changes(args, {}, before, _fingerprints(args, {}))
-        results.append((pack(result), pack(changed)))
-    return results, None
+        results.append(_snapshot((result, changed)))
+    return EachResults(results, None, out.take())
+
+
+def _chain(func: Callable[..., Any], chain: Chain, folder: str, out: _CappedText
+           ) -> ChainResults:
+    """Call ``func`` up to ``chain.steps`` times, each call's arguments made from the
+    last one's result, until a call raises, changes an argument, or returns something
+    the feed rules cannot use."""
+    results: List[Any] = []
+    args, kwargs, feed = chain.args, chain.kwargs, chain.feed
+    fed = {position for position, _ in feed}
+    before = _fingerprints(args, kwargs)
+    for step in range(chain.steps):
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - report, whatever it is
+            return ChainResults(results, ("raise", step, _raise_info(exc, folder)), out.take())
+        after = _fingerprints(args, kwargs)
+        results.append(_snapshot(result))
+        changed = _changes(args, kwargs, before, after)
+        if changed:
+            return ChainResults(results, ("changed", step, changed), out.take())
+        if step + 1 < chain.steps:
+            try:
+                args = feed_arguments(feed, args, _snapshot(result))
+            except Exception as exc:  # noqa: BLE001
+                return ChainResults(results, ("feed", step, f"{type(exc).__name__}: {exc}"),
+                                    out.take())
+            # Only the arguments made from the result are new.
+            before = [_fingerprint(args[key]) if key in fed else print_after
+                      for (key, _), print_after in zip(_arguments(args, kwargs), after)]
+    return ChainResults(results, None, out.take())
+
+
+def _answer(conn: Any, mod: Any, message: Any, folder: str, out: _CappedText) -> Any:
+    """The message that answers a Call, an Each or a Chain."""
+    func = getattr(mod, message.function, None)
+    if not callable(func):
+        return Missing(message.function)
+    if isinstance(message, Each):
+        return _each(func, message, folder, out)
+    if isinstance(message, Chain):
+        return _chain(func, message, folder, out)
+    return _run(conn, func, message, folder, out)
 
 
 def _measured_folders() -> List[str]:
@@ -451,111 +571,85 @@ def _close_all_but(keep: int) -> None:
 
 def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
                  jailed: bool = False) -> None:
+    """The worker: import the learner's module, then answer calls until Stop."""
     # Nothing inherited from the fork server (its alive pipe, the resource tracker's
     # pipe, ...) reaches learner code: only the pipe to the judge stays open.
     _close_all_but(conn.fileno())
-    _harden(memory_headroom)
+    _limit_resources(memory_headroom)
+    _fence()
+    # The OS jail: after the limits and before anything of the learner's is read.
+    # Like everything the worker uses, gradkata.jail is imported at the top of
+    # this module: once jailed, the worker cannot see the kata's folder.
     if jailed:
         try:
             jail.enter(folder, _measured_folders())
         except jail.JailError as exc:
-            _send(conn, ("jail-error", str(exc)))
+            _send(conn, NotJailed(str(exc)))
             return
     out = _CappedText(OUTPUT_LIMIT)
     sys.stdout = sys.stderr = out  # type: ignore[assignment]
     try:
         mod = _import_module(folder, module)
     except BaseException as exc:  # noqa: BLE001 - a learner's module may raise anything
-        _send(conn, ("import-error", _learner_traceback(exc, folder), out.take()))
+        _send(conn, NotImported(_learner_traceback(exc, folder), out.take()))
         return
-    _send(conn, ("ready",))
-    waiter = _Waiter(conn)
+    _send(conn, Ready())
     while True:
         try:
-            waiter.wait(None)
-            message = pickle.loads(conn.recv_bytes())
+            message = _receive_in_worker(conn)
+        except (EOFError, OSError):
+            return  # the judge is gone
+        if isinstance(message, Stop):
+            return
+        reply = _answer(conn, mod, message, folder, out)
+        try:
+            _send(conn, reply)
         except (EOFError, OSError):
             return
-        if message[0] == "stop":
-            return
-        op, name, args, kwargs, extra = message
-        args, kwargs = unpack(args), unpack(kwargs)
-        func = getattr(mod, name, None)
-        if not callable(func):
-            _send(conn, ("missing", name))
-            continue
-        if op == "chain":
-            feed, steps = extra
-            results, stop = _chain(func, args, kwargs, feed, steps, folder)
-            reply: Tuple[Any, ...] = ("chain", results, stop)
-        elif op == "each":
-            results, stop = _each(func, args, extra, folder)
-            reply = ("each", results, stop)
-        else:
-            records: List[Any] = []  # what each recording formula saw
-            if extra:  # some arguments are functions
-                args = _with_functions(conn, args, records)
-                kwargs = dict(zip(kwargs, _with_functions(conn, kwargs.values(), records)))
-            outcome = _invoke(func, args, kwargs, folder)
-            if outcome[0] == "raise":
-                _send(conn, (*outcome, out.take()))
-                continue
-            reply = ("return", pack(outcome[1]), pack(outcome[2]), pack(records))
-        printed = out.take() if out.kept or out.dropped else _NOTHING_PRINTED
-        try:
-            data = pickle.dumps((*reply, printed), protocol=_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001
-            what = reply[1][-1] if op in ("chain", "each") else reply[1]
-            _send(conn, ("unpicklable", f"{type(what).__name__}: {exc}", printed))
-            continue
-        conn.send_bytes(data)
+        except Exception as exc:  # noqa: BLE001 - the learner's value cannot be pickled
+            what = reply.value if isinstance(reply, Return) else reply.results[-1]
+            _send(conn, Unsendable(f"{type(what).__name__}: {exc}", reply.printed))
 
 
-# --------------------------------------------------------------------------
-# Functions the judge hands to learner code
+def _changes(args: Any, kwargs: Dict[str, Any], before: List[Any],
+             after: List[Any]) -> Dict[Any, Any]:
+    """The arguments whose fingerprint changed, by position or keyword."""
+    return {key: value for (key, value), old, new in zip(_arguments(args, kwargs), before, after)
+            if not callable(value) and old != new}
 
 
-class Formula:
-    """A function of one argument ``z``, written as a numpy expression, e.g.
-    ``Formula("float(np.sum(z**3))")`` or ``Formula("a @ z + b", a=a, b=b)``.
-
-    Passed to learner code (``numerical_gradient(f, x)``), it is evaluated in the
-    worker itself: no round trip to the judge per call, as a plain Python function
-    would need. It suits functions whose calls the judge does not need to see;
-    one that records its calls must stay a Python function (a callback). Messages
-    show it as the lambda it stands for. Only the judge builds formulas: the
-    worker never sends one back.
-    """
-
-    def __init__(self, expression: str, **params: Any) -> None:
-        self.expression = expression
-        self.params = params
-        self.__name__ = f"(lambda z: {expression})"
-        self._code = compile(expression, "<formula>", "eval")
-
-    def __call__(self, z: Any) -> Any:
-        return eval(self._code, {"np": np, "z": z, **self.params})  # noqa: S307 - the judge's text
-
-    def __repr__(self) -> str:
-        return self.__name__
+def _fingerprints(args: Any, kwargs: Dict[str, Any]) -> List[Any]:
+    return [_fingerprint(value) for _, value in _arguments(args, kwargs)]
 
 
-class Recording(Formula):
-    """A formula that keeps a copy of every point ``z`` it is called at, in ``points``.
+def _opening(doing: Any) -> str:
+    """What is being done ("running m.f(...)"), to open a sentence with."""
+    text = str(doing)
+    return text[:1].upper() + text[1:]
 
-    Passed to learner code, it is evaluated in the worker like any formula, and
-    the points come back with the result: one round trip for the whole call, where
-    a recording Python function would cost one per point.
-    """
 
-    def __init__(self, expression: str, **params: Any) -> None:
-        super().__init__(expression, **params)
-        self.points: List[Any] = []
+def _arguments(args: Any, kwargs: Dict[str, Any]) -> List[Tuple[Any, Any]]:
+    return list(enumerate(args)) + list(kwargs.items())
 
-    def __call__(self, z: Any) -> Any:
-        point = np.array(z, copy=True)
-        self.points.append(point)
-        return super().__call__(point)
+
+def _fingerprint(value: Any) -> Any:
+    """Something equal before and after a call exactly when ``value`` was not changed."""
+    if callable(value):
+        return None
+    try:
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            return (value.shape, value.dtype.str, value.tobytes())
+        if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+            return (type(value).__name__, tuple(_fingerprint(v) for v in value))
+        # Numbers and nested lists of them: pickle's bytes (nan equals nan there).
+        return pickle.dumps(value, protocol=4)
+    except Exception:  # noqa: BLE001 - an argument we cannot compare is not checked
+        return None
+
+
+def _spec(probe: Probe) -> Tuple[str, Dict[str, Any], bool]:
+    """A probe as a Call carries it: (name, params, record)."""
+    return probe.name, probe.params, probe.record
 
 
 # --------------------------------------------------------------------------
@@ -595,95 +689,6 @@ def feed_arguments(feed: Any, args: Any, result: Any) -> tuple:
     return tuple(new)
 
 
-# Waking a sleeping process costs tens of microseconds, more in a virtual
-# machine, and a graded test makes hundreds of calls in a row. With a core to
-# spare, each side watches the pipe for a moment before it sleeps, but only
-# while the other side has been answering within that moment: after a wait
-# that ran longer (the other side computes, or the machine is busy) the next
-# wait sleeps at once, so spinning never competes with the work it waits for.
-def _spare_core() -> bool:
-    try:
-        cores = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return cores > 1 and not os.environ.get("GRADKATA_NO_SPIN")
-
-
-SPIN_SECONDS = 0.001 if _spare_core() else 0.0
-
-
-class _Waiter:
-    """Waits for data on one end of a pipe: a brief spin, then sleep."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self._spin = True  # did the last wait end within SPIN_SECONDS?
-        try:
-            import select
-
-            self._poll: Any = select.poll()
-            self._poll.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        except (ImportError, AttributeError):  # no poll() (Windows): the pipe's own
-            self._poll = None
-
-    def _ready(self, seconds: Optional[float]) -> bool:
-        if self._poll is None:
-            return bool(self._conn.poll(seconds))
-        if seconds is None:
-            return bool(self._poll.poll(None))
-        # poll() counts whole milliseconds: round a wait up, never a look (0) down to a wait.
-        return bool(self._poll.poll(int(seconds * 1000) + 1 if seconds > 0 else 0))
-
-    def wait(self, seconds: Optional[float]) -> bool:
-        """True once data (or the end of the pipe) is there; False after ``seconds``."""
-        window = SPIN_SECONDS
-        if self._spin and window > 0:
-            end = time.perf_counter() + min(window, seconds if seconds is not None else window)
-            while True:
-                if self._ready(0):
-                    return True
-                if time.perf_counter() >= end:
-                    break
-            if seconds is not None:
-                seconds -= window
-                if seconds <= 0:
-                    return False
-        started = time.perf_counter()
-        ready = self._ready(seconds)
-        # Sleeping, and woken soon after: the other side answers fast again.
-        self._spin = time.perf_counter() - started < window
-        return ready
-
-
-def _opening(doing: Any) -> str:
-    """What is being done ("running m.f(...)"), to open a sentence with."""
-    text = str(doing)
-    return text[:1].upper() + text[1:]
-
-
-def _is_mark(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(_CALLBACK_MARK)
-
-
-def _arguments(args: List[Any], kwargs: Dict[str, Any]) -> List[Tuple[Any, Any]]:
-    return list(enumerate(args)) + list(kwargs.items())
-
-
-def _fingerprint(value: Any) -> Any:
-    """Something equal before and after a call exactly when ``value`` was not changed."""
-    if callable(value):
-        return None
-    try:
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            return (value.shape, value.dtype.str, value.tobytes())
-        if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
-            return (type(value).__name__, tuple(_fingerprint(v) for v in value))
-        # Numbers and nested lists of them: pickle's bytes (nan equals nan there).
-        return pickle.dumps(value, protocol=4)
-    except Exception:  # noqa: BLE001 - an argument we cannot compare is not checked
-        return None
-
-
 # --------------------------------------------------------------------------
 # The judge side.
 
@@ -691,14 +696,14 @@ _context: Any = None
 
 
 def _mp_context() -> Any:
-    """A clean way to start workers: a fork server with only numpy loaded where
-    there is one, so a worker holds none of the judge's state."""
+    """A clean way to start workers: a fork server that has imported numpy, this
+    module and gradkata.probes (and nothing of the judge's) where there is one."""
     global _context
     if _context is None:
         methods = multiprocessing.get_all_start_methods()
         if "forkserver" in methods:
             _context = multiprocessing.get_context("forkserver")
-            _context.set_forkserver_preload(["numpy", "gradkata.sandbox"])
+            _context.set_forkserver_preload(["numpy", "gradkata.probes", "gradkata.sandbox"])
         else:
             _context = multiprocessing.get_context("spawn")
     return _context
@@ -722,26 +727,6 @@ def _deadline() -> float:
 
 
 _stopping: List[Any] = []  # workers told to stop (or killed), not yet waited for
-_launch_thread: Any = None
-
-
-def _launcher() -> Any:
-    """One background thread that starts workers, one after another (each start
-    briefly swaps sys.modules["__main__"], so two must never overlap)."""
-    global _launch_thread
-    if _launch_thread is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _launch_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradkata-launch")
-    return _launch_thread
-
-
-def _flush_std_streams() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (AttributeError, ValueError):  # no stream, or a closed one
-            pass
 
 
 def reap(seconds: float = 2.0) -> None:
@@ -764,9 +749,7 @@ class Sandbox:
         self.path = os.path.join(self.folder, module + ".py")
         self._proc: Any = None
         self._conn: Any = None
-        self._waiter: Any = None
         self._ready = False  # has the worker imported the module?
-        self._launching: Any = None  # a launch under way in the background
         self._import_problem: Optional[LearnerAbort] = None
         self._timed_out: Dict[str, str] = {}
         self.output: List[str] = []  # what the learner's code printed, call by call
@@ -774,8 +757,9 @@ class Sandbox:
     # -- life cycle --------------------------------------------------------
 
     def launch(self) -> None:
-        """Start the worker without waiting for it: its import runs while the judge
-        goes on (collecting tests, starting other workers); the first call waits."""
+        """Start the worker without waiting for it: it imports the learner's module
+        while the judge goes on (collecting tests, starting other workers); the
+        first call waits for its Ready."""
         if self._proc is not None or self._import_problem is not None:
             return
         if not os.path.exists(self.path):
@@ -787,8 +771,9 @@ class Sandbox:
             args=(child, self.folder, self.module, MEMORY_HEADROOM, jail.status().jailed),
             daemon=True,
         )
-        # multiprocessing re-imports the judge's __main__ (pytest's script) in
-        # every worker unless it looks like there is none: hide it for the start.
+        # multiprocessing runs the judge's __main__ (pytest's or gradkata's
+        # script) again in every worker, importing pytest there, unless there
+        # seems to be none: it is hidden for the start, which is synchronous.
         main = sys.modules["__main__"]
         sys.modules["__main__"] = types.ModuleType("__main__")
         try:
@@ -796,33 +781,10 @@ class Sandbox:
         finally:
             sys.modules["__main__"] = main
         child.close()
-        self._proc, self._conn, self._waiter = proc, parent, _Waiter(parent)
+        self._proc, self._conn = proc, parent
         self._ready = False
 
-    def launch_soon(self) -> None:
-        """:meth:`launch` in a background thread: asking the fork server for a
-        process takes a millisecond or more, which the judge spends on other work.
-        The first call (or close) waits for it.
-
-        Starting a process flushes sys.stdout and sys.stderr (multiprocessing does,
-        in the starting thread). From the background that flush can land while
-        pytest's capture has swapped the streams back but not yet file descriptor
-        1, sending text printed earlier (pytest's header) into the capture, where
-        it is lost. So they are flushed here first, in the caller's thread, and the
-        background flush finds nothing to write: pytest itself flushes what it
-        prints between tests before it captures again."""
-        if self._launching is None and self._proc is None:
-            _flush_std_streams()
-            self._launching = _launcher().submit(self.launch)
-
-    def _launched(self) -> None:
-        """Wait for a launch begun by :meth:`launch_soon` (and raise what it raised)."""
-        if self._launching is not None:
-            launching, self._launching = self._launching, None
-            launching.result()
-
     def _start(self) -> None:
-        self._launched()
         if not os.path.exists(self.path):
             raise NotStarted(f"there is no {self.module}.py in {self.folder}: not started")
         if self._import_problem is not None:
@@ -833,7 +795,7 @@ class Sandbox:
         seconds = max(0.1, min(IMPORT_SECONDS, _deadline() - time.monotonic()))
         doing = f"importing {self.module}.py"
         try:
-            if not self._waiter.wait(seconds):
+            if not self._conn.poll(seconds):
                 self.close()
                 raise LearnerTimeout(
                     f"{_opening(doing)} did not finish within {seconds:.3g} s: is there a loop "
@@ -843,19 +805,24 @@ class Sandbox:
         except LearnerAbort as exc:
             self._import_problem = exc
             raise
-        if message[0] == "jail-error":
+        if isinstance(message, NotJailed):
             self.close()
             self._import_problem = IsolationFailed(
-                f"gradkata could not isolate {self.module}.py here ({message[1]}), so it was "
-                "not run. This is not a fault of the code: tell whoever runs the grading.")
+                f"gradkata could not isolate {self.module}.py here ({message.reason}), so it "
+                "was not run. This is not a fault of the code: tell whoever runs the grading.")
             raise self._import_problem
-        if message[0] == "import-error":
-            self._keep_output(message[2])
+        if isinstance(message, NotImported):
+            self._keep_output(message.printed)
             self.close()
             self._import_problem = ImportFailed(
                 f"{self.module}.py could not be imported, so none of its functions "
-                f"can be graded:\n{message[1]}"
+                f"can be graded:\n{message.traceback}"
             )
+            raise self._import_problem
+        if not isinstance(message, Ready):
+            self.close()
+            self._import_problem = BadReturn(f"{_opening(doing)} sent a {type(message).__name__} "
+                                             "message instead of saying it was ready")
             raise self._import_problem
         self._ready = True
 
@@ -863,14 +830,13 @@ class Sandbox:
         """Stop the worker: ask an idle one to exit (so tools such as coverage can
         save their data), kill one that is busy or does not answer. Neither waits:
         :func:`reap` collects the processes."""
-        self._launched()
         if self._proc is not None:
             proc = self._proc
             try:
                 stopped = False
                 if graceful and self._ready:
                     try:
-                        self._conn.send_bytes(pickle.dumps(("stop",), protocol=_PROTOCOL))
+                        _send(self._conn, Stop())
                         stopped = True
                     except OSError:
                         pass
@@ -879,7 +845,7 @@ class Sandbox:
                 _stopping.append(proc)
             finally:
                 self._conn.close()
-                self._proc, self._conn, self._waiter = None, None, None
+                self._proc, self._conn = None, None
                 self._ready = False
 
     def _receive(self, doing: Any) -> Any:
@@ -888,14 +854,11 @@ class Sandbox:
         except (EOFError, OSError):
             raise self._crashed(doing) from None
         try:
-            message = safe_loads(data)
-            if message[0] == "return":  # ("return", result, changed args, records, printed)
-                return (message[0],) + unpack(message[1:4]) + message[4:]
-            if message[0] == "callback":  # ("callback", index, args, kwargs)
-                return message[:2] + unpack(message[2:])
-            if message[0] in ("chain", "each"):  # (kind, results, why it stopped, printed)
-                return (message[0],) + unpack(message[1:3]) + message[3:]
-            return message
+            return _decode(safe_loads(data), _FROM_WORKER)
+        except ValueError as exc:
+            # Not a message a worker sends: something in the worker wrote to the pipe.
+            self.close()
+            raise BadReturn(f"{_opening(doing)} sent the judge {exc}") from None
         except Exception as exc:  # noqa: BLE001
             # What came back holds something other than numbers and arrays: an object
             # of the learner's own class, say. The conversation is lost with it.
@@ -913,8 +876,6 @@ class Sandbox:
         if code == 0:
             why = "your code ended the Python process (os._exit or similar)"
         elif code is not None and code < 0:
-            import signal
-
             try:
                 name = signal.Signals(-code).name
             except ValueError:
@@ -943,75 +904,81 @@ class Sandbox:
         ``doing`` names the call in messages ("running single_neuron.y_hat(...)"); it
         may be any object whose ``str`` does, rendered only when a message needs it.
         """
-        callbacks: List[Callable[..., Any]] = []
-        recordings: List[Recording] = []
-        formulas = False
-
-        def mark(value: Any) -> Any:
-            nonlocal formulas
-            if isinstance(value, Recording):
-                formulas = True
-                recordings.append(value)
-                return (_FORMULA, value.expression, value.params, "record")
-            if isinstance(value, Formula):
-                formulas = True
-                return (_FORMULA, value.expression, value.params)
-            if callable(value):
-                callbacks.append(value)
-                return f"{_CALLBACK_MARK}{len(callbacks) - 1}"
-            return value
-
-        args = tuple(mark(a) for a in args)
-        kwargs = {k: mark(v) for k, v in kwargs.items()}
-        functions = bool(callbacks) or formulas  # the worker has arguments to turn into functions
-        request = pickle.dumps(("call", name, pack(args), pack(kwargs), functions),
-                               protocol=_PROTOCOL)
-        message = self._converse(name, request, callbacks, doing)
-        kind = message[0]
-        if kind == "return":
-            for recording, points in zip(recordings, message[3]):
-                recording.points.extend(points)
-            return message[1], message[2]
+        sent_args, sent_kwargs = list(args), dict(kwargs)
+        callbacks: Dict[Any, Callable[..., Any]] = {}
+        sent_probes: Dict[Any, Probe] = {}
+        for key, value in _arguments(args, kwargs):
+            if isinstance(value, Probe):
+                sent_probes[key] = value
+            elif callable(value):
+                callbacks[key] = value
+            else:
+                continue
+            if isinstance(key, int):
+                sent_args[key] = None
+            else:
+                sent_kwargs[key] = None
+        request = Call(name, tuple(sent_args), sent_kwargs, tuple(callbacks),
+                       {key: _spec(p) for key, p in sent_probes.items()})
+        message = self._converse(request, callbacks, doing)
+        if isinstance(message, Return):
+            for key, points in message.records.items():
+                if key in sent_probes:
+                    sent_probes[key].points.extend(points)
+            return message.value, message.changed
         raise self._failure(name, message, doing)
 
     def chain(self, name: str, args: tuple, kwargs: Dict[str, Any], feed: Any, steps: int,
               doing: Any) -> Tuple[List[Any], Any]:
         """Call ``name`` ``steps`` times in the worker, each time on the arguments that
         ``feed`` makes of the last result (see :func:`feed_arguments`), in one round
-        trip. Returns (the results, why it stopped early or None)."""
-        request = pickle.dumps(("chain", name, pack(args), pack(kwargs), (feed, steps)),
-                               protocol=_PROTOCOL)
-        message = self._converse(name, request, [], doing)
-        if message[0] == "chain":
-            return message[1], message[2]
+        trip. Returns (the results, why it stopped early or None); a raise is told
+        as ("raise", step, a Raise message)."""
+        message = self._converse(Chain(name, args, kwargs, feed, steps), {}, doing)
+        if isinstance(message, ChainResults):
+            return message.results, self._stopped(message)
         raise self._failure(name, message, doing)
 
     def each(self, name: str, calls: List[tuple], doing: Any) -> Tuple[List[Any], Any]:
         """Call ``name(*args)`` in the worker for each ``args`` of ``calls``, in one round
         trip. Returns ((result, changed arguments) for each call made, why it stopped
-        early or None). The arguments may hold formulas, not the judge's functions."""
-        formulas = False
-
-        def mark(value: Any) -> Any:
-            nonlocal formulas
-            if isinstance(value, Formula) and not isinstance(value, Recording):
-                formulas = True
-                return (_FORMULA, value.expression, value.params)
-            if callable(value):
-                raise TypeError("each() passes formulas that record nothing, not functions: "
-                                f"use call() for {value!r}")
-            return value
-
-        packed = [pack(tuple(mark(a) for a in args)) for args in calls]
-        request = pickle.dumps(("each", name, packed, {}, formulas), protocol=_PROTOCOL)
-        message = self._converse(name, request, [], doing)
-        if message[0] == "each":
-            return message[1], message[2]
+        early or None, as :meth:`chain` tells it). The arguments may hold probes that
+        record nothing, not the judge's functions."""
+        packed = []
+        for args in calls:
+            specs = {}
+            sent = list(args)
+            for index, value in enumerate(sent):
+                if isinstance(value, Probe) and not value.record:
+                    specs[index], sent[index] = _spec(value), None
+                elif callable(value):
+                    raise TypeError("each() passes probes that record nothing, not functions: "
+                                    f"use call() for {value!r}")
+            packed.append((tuple(sent), specs))
+        message = self._converse(Each(name, packed), {}, doing)
+        if isinstance(message, EachResults):
+            return message.results, self._stopped(message)
         raise self._failure(name, message, doing)
 
-    def _converse(self, name: str, request: bytes, callbacks: List[Callable[..., Any]],
+    def _stopped(self, message: Any) -> Any:
+        if message.stopped is not None and message.stopped[0] == "raise":
+            kind, step, (exc_type, not_implemented, text) = message.stopped
+            return kind, step, Raise(exc_type, not_implemented, text, message.printed)
+        return message.stopped
+
+    def _failure(self, name: str, message: Any, doing: Any) -> BaseException:
+        if isinstance(message, Raise):
+            return self.raised(name, message, doing)
+        if isinstance(message, Unsendable):
+            return BadReturn(f"{_opening(doing)} returned something that cannot be sent back "
+                             f"({message.what}); return numpy arrays, floats or tuples of them")
+        self.close()
+        return BadReturn(f"{_opening(doing)} answered with a {type(message).__name__} message")
+
+    def _converse(self, request: Any, callbacks: Dict[Any, Callable[..., Any]],
                   doing: Any) -> Any:
-        """Send a request, answer the worker's callbacks, and return its final message."""
+        """Send a call, answer the worker's callbacks, and return the message that ends it."""
+        name = request.function
         if name in self._timed_out:
             raise LearnerTimeout(
                 f"{self.module}.{name} did not finish in an earlier test "
@@ -1022,10 +989,10 @@ class Sandbox:
         deadline = _deadline()
         judge_error: Optional[BaseException] = None
         try:
-            self._conn.send_bytes(request)
+            _send(self._conn, request)
             while True:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._waiter.wait(remaining):
+                if remaining <= 0 or not self._conn.poll(remaining):
                     limit = self._limit_text()
                     self._timed_out[name] = limit
                     self.close()
@@ -1035,44 +1002,43 @@ class Sandbox:
                         "changes, or a counter that never moves)?"
                     )
                 message = self._receive(doing)
-                if message[0] != "callback":
+                if not isinstance(message, Callback):
                     break
-                _, index, cb_args, cb_kwargs = message
+                reply: Any
                 try:
-                    reply: Tuple[str, Any] = ("ok", pack(callbacks[index](*cb_args, **cb_kwargs)))
+                    reply = CallbackReturn(callbacks[message.key](*message.args,
+                                                                  **message.kwargs))
                 except Exception as exc:  # noqa: BLE001 - re-raised below, in the judge
                     judge_error = judge_error or exc
-                    reply = ("error", f"{type(exc).__name__}: {exc}")
-                self._conn.send_bytes(pickle.dumps(reply, protocol=_PROTOCOL))
+                    reply = CallbackRaise(f"{type(exc).__name__}: {exc}")
+                _send(self._conn, reply)
         except BaseException:
             # Ctrl-C, a timeout or any judge-side failure mid-call: the worker's
             # side of the conversation is lost, so it is stopped (and restarted
             # by the next call).
             self.close()
             raise
-        if message[0] == "missing":
+        if isinstance(message, Missing):
             raise NotStarted(
                 f"{self.module}.py has no function {name}: put back its definition "
                 f"(`gradkata reset {self.module}` restores the original file)", name
             )
-        self._keep_output(message[-1])
+        if not isinstance(message, (Return, Raise, Unsendable, EachResults, ChainResults)):
+            self.close()
+            raise BadReturn(f"{_opening(doing)} answered with a {type(message).__name__} "
+                            "message")
+        self._keep_output(message.printed)
         if judge_error is not None:
             raise judge_error
         return message
 
-    def raised(self, name: str, info: Dict[str, Any], doing: Any) -> LearnerAbort | LearnerError:
-        """What the judge raises when the learner's function raised (``info`` from the worker)."""
-        if info["not_implemented"]:
+    def raised(self, name: str, info: Raise, doing: Any) -> LearnerAbort | LearnerError:
+        """What the judge raises when the learner's function raised."""
+        if info.not_implemented:
             return NotStarted(f"{self.module}.{name} is not written yet (it raises "
                               "NotImplementedError): not started", name)
-        return LearnerError(f"{_opening(doing)} raised {info['type']}:\n{info['text']}",
-                            info["type"])
-
-    def _failure(self, name: str, message: Any, doing: Any) -> BaseException:
-        if message[0] == "raise":
-            return self.raised(name, message[1], doing)
-        return BadReturn(f"{_opening(doing)} returned something that cannot be sent back "
-                         f"({message[1]}); return numpy arrays, floats or tuples of them")
+        return LearnerError(f"{_opening(doing)} raised {info.exc_type}:\n{info.text}",
+                            info.exc_type)
 
     def _limit_text(self) -> str:
         seconds = _test_seconds if _test_deadline is not None else DEFAULT_CALL_SECONDS

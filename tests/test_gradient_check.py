@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import seeds, thousandths
 
-from gradkata.sandbox import Formula, Recording
+from gradkata.probes import Probe
 from gradkata.verdict import constant_ratio, expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(1)
@@ -58,10 +58,11 @@ TERMS = {
 }
 
 
-# The functions handed to the learner's code are formulas where the tests need no
-# record of the calls: the learner's process evaluates them itself (see Formula).
+# The functions handed to the learner's code are probes, functions of gradkata.probes
+# named with their parameters: the learner's process runs them itself, a recording
+# one brings back the points it was called at (see gradkata.probes).
 # f(x) = sum(x**3), evaluated in float64 whatever x's dtype.
-cubes = Formula("float(np.sum(np.asarray(z, dtype=np.float64) ** 3))")
+cubes = Probe("sum_in_float64", of="cube")
 
 
 def central_cubes(x, eps):
@@ -173,7 +174,7 @@ def perturbation_problem(points, x0, eps):
 def test_numerical_gradient_matches_the_docstring_example(learner):
     """For f = sum(x**2) at x = [1, -2, 3] the result is 2x = [2, -4, 6], as in the docstring."""
     x = np.array([1.0, -2.0, 3.0])
-    got = learner.numerical_gradient(Formula("float(np.sum(z**2))"), x)
+    got = learner.numerical_gradient(Probe("sum_of_squares"), x)
     want = np.array([2.0, -4.0, 6.0])
     # A quadratic has no truncation error: only rounding, about 1e-16 * |f| / eps ~ 1e-10.
     factors, hint = notes(got, want, wrong_formulas("square", x, 1e-5),
@@ -225,7 +226,7 @@ def test_numerical_gradient_moves_one_element_by_eps_at_a_time(learner):
     """
     x = np.array([[0.3, -1.7, 2.2], [0.0, 1.1, -0.4]])
     eps = 1e-3
-    record = Recording(cubes.expression)  # keeps a copy of each point it is called at
+    record = cubes.recording()  # keeps a copy of each point it is called at
     learner.numerical_gradient(record, x, eps)
     problem = perturbation_problem(record.points, x, eps)
     expect_true(problem is None, f"{problem}", call=learner.numerical_gradient)
@@ -253,8 +254,7 @@ def closed_form_case(kind, x, eps, rng):
         a = symmetric_matrix(n, rng)
         b = moderate(rng, n)
 
-        f = Formula("float(0.5 * (v := np.ravel(z).astype(np.float64)) @ a @ v + b @ v)",
-                    a=a, b=b)
+        f = Probe("quadratic", a=a, b=b, in_float64=True)
 
         big = np.abs(v.ravel()) + eps
         size = float(0.5 * big @ np.abs(a) @ big + np.abs(b) @ big)
@@ -267,8 +267,7 @@ def closed_form_case(kind, x, eps, rng):
                  (want - half, "Your values are the backward difference (f(x) - f(x - eps)) / "
                                f"eps. {central}")]
         return f, want, size, wrong
-    term = {"sin": "np.sin(v)", "exp": "np.exp(v)", "cube": "v**3"}[kind]
-    f = Formula(f"float(np.sum({term}))".replace("v", "np.asarray(z, dtype=np.float64)"))
+    f = Probe("sum_in_float64", of=kind)
     if kind == "sin":
         want, size = np.cos(v) * np.sin(eps) / eps, float(n)
     elif kind == "exp":
@@ -427,16 +426,15 @@ def check_case(kind, x, rng):
     """A function and its exact gradient, whose components stay away from 0 (at least 0.1)
     so that the relative error of a correct gradient is only rounding and eps^2."""
     if kind == "exp":
-        return Formula("float(np.sum(np.exp(z)))"), Formula("np.exp(z)")
+        return Probe("sum_of_exp"), Probe("scaled_exp")
     if kind == "cubic":
-        return Formula("float(np.sum(z**3 / 3 + z))"), Formula("z**2 + 1")
+        return Probe("sum_of_cubes_over_3_plus_z"), Probe("squares_plus_1")
     # 1/2 v.A v + b.v with b chosen so that the gradient at x is a drawn g, |g_i| >= 0.5
     n = x.size
     a = symmetric_matrix(n, rng)
     g = rng.uniform(0.5, 3, size=n) * rng.choice([-1.0, 1.0], size=n)
     b = g - a @ x.ravel()
-    return (Formula("float(0.5 * z.ravel() @ a @ z.ravel() + b @ z.ravel())", a=a, b=b),
-            Formula("(a @ z.ravel() + b).reshape(z.shape)", a=a, b=b))
+    return Probe("quadratic", a=a, b=b), Probe("quadratic_gradient", a=a, b=b)
 
 
 @pytest.mark.points(2)
@@ -466,15 +464,15 @@ def test_check_gradient_rejects_wrong_gradients(learner):
     x = np.array([[0.5, -1.0], [1.5, 2.0]])
     # relative errors (closed forms): 1/3, 1/3, 1, 0.01/2.01 in one element, nan
     wrong = [
-        ("twice the true gradient (a stray factor 2)", Formula("2 * np.exp(z)")),
-        ("half the true gradient (a missing factor 2)", Formula("0.5 * np.exp(z)")),
-        ("the true gradient with its sign flipped", Formula("-np.exp(z)")),
+        ("twice the true gradient (a stray factor 2)", Probe("scaled_exp", c=2.0)),
+        ("half the true gradient (a missing factor 2)", Probe("scaled_exp", c=0.5)),
+        ("the true gradient with its sign flipped", Probe("scaled_exp", c=-1.0)),
         ("the true gradient with one element 1% too large",
-         Formula("np.exp(z) * m", m=np.array([[1.0, 1.0], [1.01, 1.0]]))),
+         Probe("scaled_exp", c=np.array([[1.0, 1.0], [1.01, 1.0]]))),
         ("the true gradient with one element nan",
-         Formula("np.exp(z) * m", m=np.array([[1.0, np.nan], [1.0, 1.0]]))),
+         Probe("scaled_exp", c=np.array([[1.0, np.nan], [1.0, 1.0]]))),
     ]
-    f = Formula("float(np.sum(np.exp(z)))")
+    f = Probe("sum_of_exp")
     results = learner.check_gradient.each((f, grad, x) for _, grad in wrong)
     for (name, _), got in zip(wrong, results):
         expect_true(isinstance(got, (bool, np.bool_)) and not got,
@@ -493,7 +491,7 @@ def test_check_gradient_respects_the_tolerance(learner):
     """
     x = GRID_2D
 
-    half_squares = Formula("float(0.5 * np.sum(z**2))")
+    half_squares = Probe("half_sum_of_squares")
 
     cases = [  # (c, tolerance, expected, error)
         (1.5, 0.25, True, 0.2), (1.5, 0.15, False, 0.2),
@@ -503,7 +501,7 @@ def test_check_gradient_respects_the_tolerance(learner):
         (1 + 1e-7, None, True, 1e-7 / (2 + 1e-7)), (1 + 1e-5, None, False, 1e-5 / (2 + 1e-5)),
     ]
     def arguments(c, tolerance):  # no tolerance: the default
-        given = (half_squares, Formula("c * z", c=c), x, EPS)
+        given = (half_squares, Probe("scaled", c=c), x, EPS)
         return given if tolerance is None else given + (tolerance,)
 
     calls = [arguments(c, tolerance) for c, tolerance, _, _ in cases]
@@ -526,7 +524,7 @@ def test_check_gradient_passes_eps_on(learner):
     """
     x = np.array([1.0, -1.0, 0.5])
     cases = ((EPS, False), (1e-3, True))
-    grad = Formula("3 * z**2")
+    grad = Probe("three_squares")
     results = learner.check_gradient.each((cubes, grad, x, eps, 0.01) for eps, _ in cases)
     for (eps, want), got in zip(cases, results):
         worst = eps**2 / (6 * 0.25 + eps**2)
@@ -540,8 +538,8 @@ def test_check_gradient_passes_eps_on(learner):
 def test_check_gradient_works_on_integer_x(learner):
     """check_gradient works on a list or an integer array x, by working on a float64 copy."""
     for x in ([1, 2, 3], np.array([[1, -2], [3, 1]])):
-        f = Recording("float(np.sum(z**3 / 3 + z))")  # keeps the points, and so their dtype
-        got = learner.check_gradient(f, Formula("z**2 + 1"), x)
+        f = Probe("sum_of_cubes_over_3_plus_z", record=True)  # keeps the points and their dtype
+        got = learner.check_gradient(f, Probe("squares_plus_1"), x)
         kinds = sorted({str(point.dtype) for point in f.points})
         why = (f" f saw arrays of dtype {kinds}: in an integer array x[i] + eps is truncated "
                "back to x[i]. Copy x to float64 first: np.array(x, dtype=np.float64)."

@@ -6,8 +6,8 @@ import pytest
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "slow: starts Jupyter kernels (tests/meta/test_notebooks.py); tox runs these "
-        "once, in its notebooks environment, not once per Python")
+        "markers", "slow: a class-sized grading batch, Jupyter kernels, a simulated "
+        "autograder; tox runs these once (in its coverage environment), not once per Python")
 
 
 def pytest_collection_modifyitems(items):

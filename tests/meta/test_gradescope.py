@@ -45,6 +45,7 @@ from gradkata import catalog
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(sys.platform != "linux", reason="Gradescope's layout is Linux's"),
     pytest.mark.skipif(
         not hasattr(os, "geteuid") or os.geteuid() != 0,

@@ -33,6 +33,8 @@ from test_grading import submission, with_y_hat
 
 from gradkata import catalog, classgrade, jail
 
+pytestmark = pytest.mark.slow  # one class-sized batch: tox runs it once, not per Python
+
 ROOT = Path(__file__).resolve().parents[2]
 FULL = {e.name: e.points for e in catalog.EXERCISES}
 TAG = "gkhostile"  # every process an attack leaves behind carries it (comm or argv)

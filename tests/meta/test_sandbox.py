@@ -1,9 +1,9 @@
 """The sandbox that runs learner code: what it keeps out of the judge, and what it reports."""
 
+import multiprocessing
 import os
 import pickle
 import re
-import signal
 import time
 
 import numpy as np
@@ -11,6 +11,7 @@ import pytest
 
 from gradkata import sandbox
 from gradkata.learner import LearnerModule
+from gradkata.probes import Probe
 from gradkata.sandbox import (
     BadReturn,
     ImportFailed,
@@ -277,27 +278,22 @@ def test_a_module_that_loops_at_import_is_stopped_once(tmp_path):
     np.bool_(True),
 ])
 def test_arrays_and_numpy_scalars_survive_the_wire_unchanged(value):
-    back = sandbox.unpack(pickle.loads(pickle.dumps(sandbox.pack(value))))
+    a, b = multiprocessing.Pipe()
+    sandbox._send(a, sandbox.Missing(value))  # any message: its fields travel as they are
+    back = sandbox._decode(sandbox.safe_loads(b.recv_bytes()), sandbox._FROM_WORKER).function
+    a.close()
+    b.close()
     assert type(back) is type(value) and back.dtype == value.dtype
     assert np.shape(back) == np.shape(value) and np.array_equal(back, value)
     if isinstance(back, np.ndarray):
         assert back.flags.writeable
 
 
-def test_containers_are_packed_through_and_other_values_left_alone():
-    value = ([np.ones(2), 1.5], {"w": np.zeros(1)}, "text", None, 3)
-    back = sandbox.unpack(sandbox.pack(value))
-    assert isinstance(back, tuple) and isinstance(back[0], list) and back[2:] == ("text", None, 3)
-    assert np.array_equal(back[0][0], np.ones(2)) and np.array_equal(back[1]["w"], np.zeros(1))
+def test_an_object_array_of_a_class_outside_the_whitelist_is_refused():
+    from fractions import Fraction
 
-
-@pytest.mark.parametrize("packed", [
-    (sandbox._ARRAY, "|O", (1,), b"\0" * 8),  # an object array would run code
-    (sandbox._SCALAR, "<f8", b"\0" * 16),  # two numbers for one scalar
-])
-def test_forged_arrays_are_refused(packed):
-    with pytest.raises(pickle.UnpicklingError):
-        sandbox.unpack(packed)
+    with pytest.raises(pickle.UnpicklingError, match="Fraction"):
+        sandbox.safe_loads(pickle.dumps(np.array([Fraction(1, 2)], dtype=object)))
 
 
 def test_feeding_rules_build_the_next_arguments():
@@ -333,6 +329,12 @@ def meddle(w, b, lr):
         w[0] = 9.0
     return w - lr, b
 
+kept = np.zeros(1)
+
+def reuse(w, b, lr):
+    kept[0] += 1
+    return kept, b
+
 def derail(w, b, lr):
     calls.append(len(calls))
     return (w - lr, "b") if len(calls) == 2 else (w - lr, b)
@@ -365,6 +367,13 @@ def test_a_chain_gives_what_calls_one_by_one_would(steps):
         w, b = steps.step(w, b, 0.5)
         assert np.array_equal(got[0], w) and got[1] == b
     assert len(chained) == 4 and list(steps.step.chain(0, w, b, 0.5, feed=FEED)) == []
+
+
+def test_each_result_is_kept_as_it_was_returned(steps):
+    """A function that returns the same array each time, changed: each result as it was."""
+    chained = [got[0][0] for got in steps.reuse.chain(3, np.zeros(1), 0.0, 0.5, feed=FEED)]
+    each = [got[0][0] for got in steps.reuse.each([(np.zeros(1), 0.0, 0.5)] * 3)]
+    assert chained == [1.0, 2.0, 3.0] and each == [4.0, 5.0, 6.0]
 
 
 def test_a_chain_names_the_step_that_raised(steps):
@@ -415,15 +424,15 @@ def test_each_names_the_call_that_changed_its_input(steps):
     assert "meddle(array([4.0]), 0, 0.5)" in str(info.value)
 
 
-def test_each_passes_formulas_but_not_the_judges_functions(extra):
-    f = sandbox.Formula("float(np.sum(z))")
+def test_each_passes_probes_but_not_the_judges_functions(extra):
+    f = Probe("sum_of_squares")
     assert [r for r, _ in extra.each("use", [(f,), (f,)], "running x.use")[0]] == [1.0, 1.0]
     with pytest.raises(TypeError, match="not functions"):
         extra.each("use", [(len,)], "running x.use")
 
 
-def test_a_recording_brings_back_every_point_it_was_called_at(extra):
-    f = sandbox.Recording("float(np.sum(z))")
+def test_a_recording_probe_brings_back_every_point_it_was_called_at(extra):
+    f = Probe("sum_of_squares", record=True)
     result, _ = extra.call("use", (f,), {}, "running x.use")  # use(f) = f(1)
     assert result == 1.0 and len(f.points) == 1 and f.points[0] == 1
     assert f.points[0].dtype.kind == "i"  # as the learner's code passed it
@@ -431,59 +440,79 @@ def test_a_recording_brings_back_every_point_it_was_called_at(extra):
         extra.each("use", [(f,)], "running x.use")
 
 
-def test_a_formula_runs_in_the_worker_and_reads_as_a_lambda(extra):
-    f = sandbox.Formula("float(np.sum(a * z**2))", a=np.array([1.0, 2.0]))
-    assert f(np.array([1.0, 1.0])) == 3.0 and f.__name__ == "(lambda z: float(np.sum(a * z**2)))"
-    result, _ = extra.call("use", (f,), {}, "running x.use")  # use(f) = f(1): no callback
-    assert result == 3.0
+def test_a_probe_runs_in_the_worker_not_through_the_judge(extra, monkeypatch):
+    f = Probe("quadratic", a=np.eye(1), b=np.array([2.0]))
+    assert f(np.array([1.0])) == 2.5 and f.__name__ == "quadratic"
+    assert Probe("scaled_exp", c=2.0).__name__ == "scaled_exp(c=2.0)"
+
+    def no_callbacks(*args):
+        raise AssertionError("the worker called back")
+
+    monkeypatch.setattr(Probe, "__call__", no_callbacks)  # the judge's copy is never called
+    result, _ = extra.call("use", (f,), {}, "running x.use")  # use(f) = f(1) = 0.5 + 2
+    assert result == 2.5
 
 
-def test_a_formula_in_a_list_is_not_turned_into_a_function():
-    # Only top-level arguments become formulas, and only in the worker; the judge's
-    # unpack never builds one from what a worker sends.
-    packed = (sandbox._FORMULA, "z", {})
-    assert sandbox.unpack(packed) == packed
+def test_only_functions_of_the_probes_module_are_probes():
+    with pytest.raises(ValueError, match="no function 'eval'"):
+        Probe("eval")
+    with pytest.raises(ValueError, match="no function 'Probe'"):
+        Probe("Probe")
 
 
-def test_a_worker_launched_in_the_background_is_waited_for(tmp_path, monkeypatch):
-    launched = []
-    launch = Sandbox.launch
+def test_a_worker_cannot_send_what_only_the_judge_sends():
+    forged = ("Call", "f", (), {}, (), {})
+    with pytest.raises(ValueError, match="no known kind"):
+        sandbox._decode(forged, sandbox._FROM_WORKER)
+    with pytest.raises(ValueError, match="wrong length"):
+        sandbox._decode(("Return", 1.0), sandbox._FROM_WORKER)
+    assert sandbox._decode(("Missing", "f"), sandbox._FROM_WORKER) == sandbox.Missing("f")
 
-    def noting_launch(self: Sandbox) -> None:
-        launch(self)
-        if self._proc is not None and self._proc not in launched:
-            launched.append(self._proc)
 
-    monkeypatch.setattr(Sandbox, "launch", noting_launch)
+@pytest.mark.parametrize("graceful, code", [(True, 0), (False, -9)])
+def test_closing_stops_the_worker(tmp_path, graceful, code):
+    """An idle worker asked to stop exits by itself; one closed otherwise is killed."""
     (tmp_path / "m.py").write_text(MODULE)
     sb = Sandbox(str(tmp_path), "m")
-    sb.launch_soon()
-    assert call(sb, "add", 2, 3)[0] == 5  # the first call waits for the launch
-    sb.close(graceful=True)
-    sandbox.reap()
-    assert launched[0].exitcode == 0  # asked to stop, it ended on its own
-    other = Sandbox(str(tmp_path), "m")
-    other.launch_soon()
-    other.close()  # closing before any call still stops the launched worker
-    sandbox.reap()
-    assert len(launched) == 2 and other._proc is None
-    # Stopped by the close (killed, as it was not asked to exit), and waited for by
-    # reap: not left to end by itself when it notices its pipe is gone.
-    assert launched[1].exitcode == -signal.SIGKILL
+    assert call(sb, "add", 2, 3)[0] == 5
+    proc = sb._proc
+    sb.close(graceful=graceful)
+    proc.join(5)  # not reap(), which would kill what close() left running
+    assert proc.exitcode == code
 
 
-@pytest.mark.parametrize("use_poll", [True, False])
-def test_the_waiter_sees_data_with_or_without_poll(use_poll):
-    import multiprocessing
+def test_a_worker_launched_and_never_called_is_stopped(tmp_path):
+    (tmp_path / "m.py").write_text(MODULE)
+    sb = Sandbox(str(tmp_path), "m")
+    sb.launch()
+    proc = sb._proc
+    sb.close(graceful=True)  # not ready yet, or never asked: killed
+    proc.join(5)
+    assert proc.exitcode is not None
 
-    a, b = multiprocessing.Pipe()
-    waiter = sandbox._Waiter(a)
-    if not use_poll:
-        waiter._poll = None  # as where select.poll does not exist (Windows)
-    started = time.monotonic()
-    assert not waiter.wait(0.05)  # nothing there: waits, then gives up
-    assert time.monotonic() - started >= 0.04
-    b.send_bytes(b"x")
-    assert waiter.wait(1.0) and waiter.wait(None)  # there: at once, spinning or not
-    a.close()
-    b.close()
+
+JUDGE_SCRIPT = """
+import sys
+from gradkata.sandbox import Sandbox
+
+with open(sys.argv[2], "a") as marks:  # once for each process that runs this file
+    print("ran", file=marks)
+if __name__ == "__main__":
+    box = Sandbox(sys.argv[1], "w")
+    print(box.call("f", (), {}, "running w.f")[0])
+    box.close(graceful=True)
+"""
+
+
+def test_a_worker_does_not_run_the_judges_script_again(tmp_path):
+    """multiprocessing would run the judge's __main__ (pytest's script) again in each worker."""
+    import subprocess
+    import sys
+
+    (tmp_path / "w.py").write_text("def f():\n    return 7\n")
+    (tmp_path / "judge.py").write_text(JUDGE_SCRIPT)
+    marks = tmp_path / "marks.txt"
+    done = subprocess.run([sys.executable, str(tmp_path / "judge.py"), str(tmp_path), str(marks)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "7", done.stderr
+    assert marks.read_text().split() == ["ran"]
