@@ -491,7 +491,8 @@ def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     started = status != scoring.Status.NOT_STARTED
     checks = f"What this test checks: {doc[0]}\n" if doc and started else ""
     report.longrepr = checks + message
-    report.gradkata_status = status  # type: ignore[attr-defined]
+    # Plain strings: reports travel from pytest-xdist's workers, which send no enums.
+    report.gradkata_status = status.value  # type: ignore[attr-defined]
     # The function to write, as data: no one need find it in the message's words.
     report.gradkata_function = getattr(problem, "function", "")  # type: ignore[attr-defined]
 
