@@ -56,6 +56,11 @@ class _Collector:
 
     def __init__(self) -> None:
         self.results: List[scoring.TestResult] = []
+        self.errors: List[str] = []  # why a file could not be collected
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}:\n{report.longreprtext.strip()}")
 
     def pytest_sessionfinish(self, session: Any) -> None:
         from .plugin import _state_key
@@ -151,7 +156,7 @@ def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
     # 0 and 1 are "all passed" and "some failed"; anything else means pytest itself
     # did not finish (an internal error, an interruption, a usage error).
     if not error and code not in (0, 1):
-        tail = sink.getvalue().strip()[-2000:]
+        tail = "\n\n".join([*collector.errors, sink.getvalue().strip()]).strip()[-2000:]
         error = f"pytest ended with status {code}" + (f":\n{tail}" if tail else "")
     return SuiteRun(collector.results, time.monotonic() - started, error)
 

@@ -703,6 +703,7 @@ def test_a_run_that_cannot_grade_says_why(kata, monkeypatch):
     (kata / "tests" / "test_single_neuron.py").write_text("def test_(:\n")
     broken = progress.run_suite(kata, impl, ["single_neuron"])
     assert broken.problem is not None and "could not run" in broken.problem
+    assert "SyntaxError" in broken.problem  # why the file could not be collected
     monkeypatch.setattr(progress, "OVERALL_SECONDS", 0.05)
     late = progress.run_suite(kata, impl, ["single_neuron"])
     assert late.problem is not None and "still running after" in late.problem
