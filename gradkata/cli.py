@@ -12,7 +12,7 @@
     gradkata grade / gradescope-bundle / prairielearn[-grade] ...   for teachers (other modules)
 
 ``--impl`` (or GRADKATA_IMPL) picks the graded folder, as for the test suite.
-Grading runs the suite in a subprocess (:mod:`gradkata.progress`); learner code
+Grading runs the suite in a judge process (:mod:`gradkata.progress`); learner code
 only ever runs in the sandbox, so a learner's mistake is a message, never a
 traceback. Exit status: 0 success, 1 an exercise fails or is not done (or the
 command could not do its job), 2 a usage error, 130 stopped by Ctrl-C.
