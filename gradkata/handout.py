@@ -3,9 +3,10 @@
     gradkata handout OUT [--kata DIR]
 
 OUT receives what a learner needs: the package, ``exercises/`` (the stubs),
-``notebooks/``, the graded tests, the docs, README and pyproject.toml. It does
+``notebooks/``, the graded tests, the learners' docs, README and pyproject.toml. It does
 not receive ``solutions/``, the kata's own checks (``tests/meta``), the private
-tests (``tests/private``), the benchmarks or tox.ini. In place of the reference
+tests (``tests/private``), the benchmarks, tox.ini, or the instructors' and
+maintainers' docs. In place of the reference
 the graded tests get ``tests/reference_answers.json``: every answer the
 reference gives the suite, recorded by running the suite against
 ``solutions/`` here, once with the learners' hypothesis profile and once with
@@ -28,8 +29,9 @@ from .progress import ProjectNotFound, find_root
 
 # What goes into the handout, relative to the kata's folder. tests/ is taken
 # file by file (its folders, meta/ and private/, stay behind).
-COPIED = ("README.md", "pyproject.toml", ".gitignore", "docs", "exercises", "notebooks",
-          "gradkata")
+# The docs for instructors and maintainers stay behind: they quote reference lines.
+COPIED = ("README.md", "pyproject.toml", ".gitignore", "docs/cli-session.md", "exercises",
+          "notebooks", "gradkata")
 SKIPPED = ("__pycache__", ".pytest_cache", ".hypothesis", ".gradkata")
 PROFILES = ("gradkata", "ci")
 
