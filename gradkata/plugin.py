@@ -297,12 +297,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None:
         return
+    _check_conventions(state, {exercise_of(item) for item in session.items} - {None})
     for index, item in enumerate(session.items):
         facts = _facts(item)
         if facts is not None:
             facts["index"] = index
             item.user_properties.append((_PROPERTY, facts))
             _result_for(state, item.nodeid, facts)
+
+
+def _check_conventions(state: _State, exercises: Any) -> None:
+    """Stop before the first test if the reference breaks a convention the suite fixes
+    (:mod:`gradkata.conventions`): one message each, not a failure in every test that
+    states it. The handout, which has no reference, was recorded from one that passed."""
+    from . import conventions
+
+    problems = []
+    for name in sorted(exercises):
+        if (state.rootdir / "solutions" / f"{name}.py").is_file():
+            problems += conventions.broken(name, load_reference(state.rootdir, name,
+                                                                state.references))
+    if problems:
+        raise pytest.UsageError("gradkata: " + "\ngradkata: ".join(problems))
 
 
 # What a graded test's reports carry (in user_properties, which pytest-xdist sends
