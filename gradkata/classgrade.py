@@ -41,9 +41,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from . import catalog, jail, progress, scoring
+from . import catalog, classreport, jail, progress, scoring
 
 FIXED_COLUMNS = ["submission", "student_id", "status", "score", "max_score"]
 CSV_COLUMNS = [*FIXED_COLUMNS, *catalog.NAMES]
@@ -66,13 +66,42 @@ def judge_seconds(tests: int, timeout: float) -> float:
     return JUDGE_START_SECONDS + tests * (timeout + TEST_MARGIN_SECONDS)
 
 
-def find_root(start: Optional[Path] = None) -> Path:
-    """The kata's folder, as the other commands find it; grading needs its tests/ and
-    solutions/ (the reference). Outside it, a usage error (exit status 2)."""
+KATA_NEEDS = ("tests", "solutions")  # grading reads the suite and the reference
+
+
+def _is_kata(folder: Path) -> bool:
+    return (folder / "pyproject.toml").is_file() and all((folder / n).is_dir()
+                                                         for n in KATA_NEEDS)
+
+
+def installed_kata() -> Optional[Path]:
+    """The kata this gradkata was installed from (``pip install -e``: the package
+    lives in the kata's folder), or None when the installed package has no kata
+    around it (a wheel in site-packages)."""
+    folder = Path(__file__).resolve().parent.parent
+    return folder if _is_kata(folder) else None
+
+
+def find_root(start: Optional[Path] = None, kata: Optional[str] = None) -> Path:
+    """The kata to grade against: ``kata`` (``--kata DIR``) when given; else the
+    one around ``start`` (the current folder); else the installed one. None of
+    them: a usage error (exit status 2) that says what to do."""
+    if kata is not None:
+        folder = Path(kata).resolve()
+        if _is_kata(folder):
+            return folder
+        print(f"gradkata grade: --kata {kata}: not a gradkata kata (a folder with "
+              "pyproject.toml, tests/ and solutions/)", file=sys.stderr)
+        raise SystemExit(2)
     try:
-        return progress.find_root(start, needs=("tests", "solutions"))
+        return progress.find_root(start, needs=KATA_NEEDS)
     except progress.ProjectNotFound as exc:
-        print(f"gradkata: {exc}", file=sys.stderr)
+        found = installed_kata()
+        if found is not None:
+            return found
+        print(f"gradkata grade: {exc.args[0].split(' Run gradkata')[0]}, and the installed "
+              "gradkata has no kata around it. Give the kata's folder with --kata DIR.",
+              file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -118,13 +147,13 @@ def csv_row(graded: Graded) -> Dict[str, Any]:
     return row
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, data: Union[str, bytes], encoding: str = "utf-8") -> None:
     """Write a whole file or nothing: a temporary file beside it, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data if isinstance(data, bytes) else data.encode(encoding))
         os.replace(temporary, path)
     except BaseException:
         with _ignored(OSError):
@@ -143,15 +172,70 @@ class _ignored:
         return kind is not None and issubclass(kind, self.kinds)
 
 
-def write_csv(path: str, graded: Sequence[Graded]) -> None:
+def write_csv(path: str, graded: Sequence[Graded], *, excel: bool = False) -> None:
+    write_rows(path, [csv_row(g) for g in graded], excel=excel)
+
+
+def write_rows(path: str, rows: Sequence[Dict[str, Any]], *, excel: bool = False) -> None:
+    """The gradebook, atomically. ``excel``: UTF-8 with a byte order mark, which
+    spreadsheet programs need to read "zoë" as UTF-8 rather than their own code page."""
     import io
 
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    for g in graded:
-        writer.writerow(csv_row(g))
-    _write_atomically(Path(path), text.getvalue())
+    for row in rows:
+        writer.writerow(row)
+    write_atomically(Path(path), text.getvalue(), "utf-8-sig" if excel else "utf-8")
+
+
+class GradebookError(Exception):
+    """An existing gradebook (``--merge``) that cannot be read as one."""
+
+
+def read_rows(path: str) -> List[Dict[str, str]]:
+    """The rows of a gradebook this command wrote (with or without a BOM)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise GradebookError(f"{path}: {exc}") from None
+    if list(header) != CSV_COLUMNS:
+        raise GradebookError(f"{path}: not a gradebook of this kata (its columns are "
+                             f"{','.join(header) or 'missing'}, expected {','.join(CSV_COLUMNS)})")
+    return rows
+
+
+def merge_rows(old: Sequence[Dict[str, str]], new: Sequence[Dict[str, Any]]
+               ) -> List[Dict[str, Any]]:
+    """The old gradebook's rows in their order, a regraded submission's row replaced
+    by its new one; submissions new to the gradebook after them."""
+    fresh = {row["submission"]: row for row in new}
+    merged: List[Dict[str, Any]] = [fresh.pop(row["submission"], row) for row in old]
+    return merged + [row for row in new if row["submission"] in fresh]
+
+
+def read_roster(path: str) -> Dict[str, str]:
+    """Submission folder name -> student id, from a CSV file: either with a header
+    naming the columns ``submission`` and ``student_id``, or two columns a row."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = [row for row in csv.reader(f) if row and any(cell.strip() for cell in row)]
+    if not rows:
+        return {}
+    head = [cell.strip().lower() for cell in rows[0]]
+    if "submission" in head and "student_id" in head:
+        a, b = head.index("submission"), head.index("student_id")
+        rows = rows[1:]
+    else:
+        a, b = 0, 1
+    roster = {}
+    for number, row in enumerate(rows, start=1):
+        if len(row) <= max(a, b):
+            raise ValueError(f"{path}: row {number} has no student id: {','.join(row)}")
+        roster[row[a].strip()] = row[b].strip()
+    return roster
 
 
 def write_results(folder: str, graded: Sequence[Graded]) -> None:
@@ -165,7 +249,7 @@ def write_results(folder: str, graded: Sequence[Graded]) -> None:
             data = {"execution_time": round(g.seconds, 3),
                     "output": f"gradkata: {g.submission} could not be graded ({g.status}).",
                     "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
-        _write_atomically(Path(folder) / g.submission / "results.json",
+        write_atomically(Path(folder) / g.submission / "results.json",
                           json.dumps(data, indent=2) + "\n")
 
 
@@ -593,9 +677,12 @@ class KataError(Exception):
 
 def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
               require_isolation: bool = False,
-              progress: Optional[Callable[[str], None]] = None) -> List[Graded]:
+              progress: Optional[Callable[[str], None]] = None,
+              names: Optional[Sequence[str]] = None,
+              student_ids: Optional[Sequence[str]] = None) -> List[Graded]:
     """Grade every folder from a sealed snapshot of ``root``, each in its own judge.
-    The caller ends the processes left over (:func:`end_every_descendant`)."""
+    ``names`` and ``student_ids`` default to the folders' names. The caller ends the
+    processes left over (:func:`end_every_descendant`)."""
     snapshot = make_snapshot(root)
     nothing = tempfile.mkdtemp(prefix="gradkata-empty-")
     try:
@@ -611,8 +698,9 @@ def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
         tests = first.results
         maximum = sum(r.points for r in tests)
         seal(snapshot)
-        names = _names(folders)
-        student_ids = [Path(f).resolve().name for f in folders]
+        names = list(names) if names is not None else _names(folders)
+        if student_ids is None:
+            student_ids = [Path(f).resolve().name for f in folders]
         tasks = [Task(str(snapshot), str(Path(f).resolve()), timeout, require_isolation)
                  for f in folders]
         count = [0]
@@ -639,9 +727,27 @@ def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
             # this run cannot be compared with the others.
             status = (f"error: the judge ran {len(outcome.results)} tests, "
                       f"the kata has {len(tests)}")
-        graded.append(Graded(names[i], student_ids[i], folders[i], status, maximum,
-                             outcome.results if status == GRADED else [], outcome.seconds))
+        results = outcome.results if status == GRADED else []
+        places = _places(root, snapshot, folders[i])
+        for r in results:
+            r.message = classreport.neutral_paths(r.message, places)
+            r.output = classreport.neutral_paths(r.output, places)
+        graded.append(Graded(names[i], student_ids[i], folders[i],
+                             classreport.neutral_paths(status, places), maximum, results,
+                             outcome.seconds))
     return graded
+
+
+def _places(root: Path, snapshot: Path, folder: str) -> Dict[str, str]:
+    """The instructor's folders that a message may name, and the neutral names they
+    get in every output: ``kata`` (the kata and its snapshot), ``submission``, and
+    ``python`` (the installation, as tracebacks name it)."""
+    places = {str(root): "kata", str(snapshot): "kata",
+              os.path.realpath(snapshot): "kata", folder: "submission",
+              str(Path(folder).resolve()): "submission"}
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        places[prefix] = "python"
+    return places
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -650,8 +756,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade submission folders (each holding the six exercise modules).")
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                         help="folders to grade")
-    parser.add_argument("--csv", required=True, metavar="FILE",
-                        help="write one row per submission: " + ",".join(CSV_COLUMNS))
+    parser.add_argument("--csv", metavar="FILE",
+                        help="write one row per submission: " + ",".join(CSV_COLUMNS)
+                        + " (with --merge, the default is the merged file)")
+    parser.add_argument("--excel", action="store_true",
+                        help="write the CSV with a UTF-8 byte order mark, which spreadsheet "
+                        "programs need to read accented names")
+    parser.add_argument("--roster", metavar="FILE",
+                        help="a CSV mapping submission folder names to student ids (columns "
+                        "submission,student_id); without it, the id is the folder's name")
+    parser.add_argument("--report", metavar="DIR",
+                        help="write DIR/students/<submission>.md and .html (feedback to send "
+                        "back) and DIR/summary.html (the class's figures)")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="grade only these submissions (by folder name) of those given")
+    parser.add_argument("--merge", metavar="OLD_CSV",
+                        help="start from this gradebook: the rows of the submissions graded "
+                        "now are replaced, the others kept as they are")
+    parser.add_argument("--kata", metavar="DIR",
+                        help="the kata to grade against (default: the one around the current "
+                        "folder, else the installed one)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="judge processes to run at once (default: all cores)")
     parser.add_argument("--results", metavar="DIR",
@@ -663,27 +787,105 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+class Plan(NamedTuple):
+    """Which submissions to grade, under which names and ids, and where the
+    gradebook goes."""
+
+    folders: List[str]
+    names: List[str]
+    student_ids: List[str]
+    unmatched: List[str]  # graded submissions the roster does not name
+    absent: List[str]  # roster entries that name no submission given
+    old_rows: List[Dict[str, str]]  # the gradebook merged into (--merge)
+    csv: str
+
+
+class UsageError(Exception):
+    pass
+
+
+def plan(args: argparse.Namespace) -> Plan:
     missing = [s for s in args.submissions if not Path(s).is_dir()]
     if missing:
-        print(f"gradkata grade: not a folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"not a folder: {', '.join(missing)}")
     if args.jobs < 1 or args.timeout <= 0:
-        print("gradkata grade: --jobs and --timeout must be positive", file=sys.stderr)
+        raise UsageError("--jobs and --timeout must be positive")
+    table = args.csv or args.merge
+    if not table:
+        raise UsageError("say where the gradebook goes: --csv FILE (or --merge OLD_CSV)")
+    folders = list(args.submissions)
+    names = _names(folders)
+    if args.only:
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            raise UsageError(f"--only: no submission named {', '.join(unknown)} among those "
+                             "given")
+        chosen = [i for i, n in enumerate(names) if n in set(args.only)]
+        folders, names = [folders[i] for i in chosen], [names[i] for i in chosen]
+    ids = [Path(f).resolve().name for f in folders]
+    unmatched: List[str] = []
+    absent: List[str] = []
+    if args.roster:
+        try:
+            roster = read_roster(args.roster)
+        except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:
+            raise UsageError(f"--roster: {exc}") from None
+        ids = [roster.get(name, "") for name in names]
+        unmatched = [n for n in names if n not in roster]
+        if not args.only:
+            absent = sorted(set(roster) - set(names))
+    old_rows: List[Dict[str, str]] = []
+    if args.merge:
+        try:
+            old_rows = read_rows(args.merge)
+        except GradebookError as exc:
+            raise UsageError(f"--merge: {exc}") from None
+    return Plan(folders, names, ids, unmatched, absent, old_rows, table)
+
+
+def _report(folder: Path, graded: List[Graded], plan_: Plan, rows: List[Dict[str, Any]],
+            ) -> None:
+    """Write the report; after a merge, its summary covers the whole merged
+    gradebook: the submissions not regraded are read back from the report's data."""
+    for g in graded:
+        classreport.save(folder, g)
+    everyone: List[Graded] = []
+    fresh = {g.submission: g for g in graded}
+    for row in rows:
+        name = row["submission"]
+        found = fresh.get(name) or classreport.load(folder, name)
+        if found is not None:
+            everyone.append(found)
+    classreport.write_report(folder, everyone, students=graded, unmatched=plan_.unmatched,
+                             absent=plan_.absent)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        what = plan(args)
+    except UsageError as exc:
+        print(f"gradkata grade: {exc}", file=sys.stderr)
         return 2
-    root = find_root()
+    root = find_root(kata=args.kata)
     isolated = jail.status()
     if args.require_isolation and not isolated.jailed:
         print(f"gradkata grade: --require-isolation: refusing to grade, the isolation here is "
               f"{isolated.text}", file=sys.stderr)
         return 2
+    for name in what.unmatched:
+        print(f"gradkata grade: {name} is not in the roster: its row is kept, with no "
+              "student id", file=sys.stderr)
+    if what.absent:
+        print(f"gradkata grade: in the roster but not among the submissions: "
+              f"{', '.join(what.absent)}", file=sys.stderr)
     become_subreaper()
     started = time.monotonic()
     try:
-        graded = grade_all(root, args.submissions, jobs=args.jobs, timeout=args.timeout,
+        graded = grade_all(root, what.folders, jobs=args.jobs, timeout=args.timeout,
                            require_isolation=args.require_isolation,
-                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+                           progress=lambda line: print(line, file=sys.stderr, flush=True),
+                           names=what.names, student_ids=what.student_ids)
     except KataError as exc:
         graded, failure = [], str(exc)
     else:
@@ -695,15 +897,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if failure:
         print(f"gradkata grade: {failure}; nothing written", file=sys.stderr)
         return 1
-    write_csv(args.csv, graded)
+    rows = [csv_row(g) for g in graded]
+    if args.merge:
+        rows = merge_rows(what.old_rows, rows)
+    write_rows(what.csv, rows, excel=args.excel)
     if args.results:
         write_results(args.results, graded)
+    if args.report:
+        _report(Path(args.report), graded, what, rows)
     elapsed = time.monotonic() - started
     noun = "submission" if len(graded) == 1 else "submissions"
-    where = f" and {args.results.rstrip('/')}/" if args.results else ""
+    written = [what.csv] + [f"{d.rstrip('/')}/" for d in (args.results, args.report) if d]
     failed = sum(not g.graded for g in graded)
     note = f", {failed} not graded (see the status column)" if failed else ""
+    merged = (f" (merged into the {len(what.old_rows)} rows of {args.merge})"
+              if args.merge else "")
     print(f"graded {len(graded)} {noun} in {elapsed:.1f} s "
           f"({len(graded) / elapsed:.2f} per second){note}; isolation: {isolated.text}; "
-          f"wrote {args.csv}{where}", file=sys.stderr)
+          f"wrote {', '.join(written)}{merged}", file=sys.stderr)
     return 1 if failed else 0

@@ -20,8 +20,9 @@ def pytest_configure(config):
     if IGNORE_PRIVATE not in addopts.split():
         os.environ["PYTEST_ADDOPTS"] = f"{addopts} {IGNORE_PRIVATE}".strip()
     config.addinivalue_line(
-        "markers", "slow: a class-sized grading batch, Jupyter kernels, a simulated "
-        "autograder; tox runs these once (in its coverage environment), not once per Python")
+        "markers", "slow: a class-sized grading batch (test_hostile.py, a class of 200 in "
+        "test_reports.py), Jupyter kernels, a simulated autograder; tox runs these once (in its "
+        "coverage environment), not once per Python")
 
 
 def pytest_collection_modifyitems(items):

@@ -57,13 +57,25 @@ def test_grade_refuses_what_is_not_a_folder_and_bad_settings(tmp_path, capsys):
     assert classgrade.main([str(tmp_path), "--csv", str(tmp_path / "g.csv"), "--jobs", "0"]) == 2
 
 
-def test_grade_needs_the_kata(tmp_path, capsys):
+def test_grade_finds_the_kata_around_the_folder_then_the_installed_one(tmp_path):
+    assert classgrade.find_root(ROOT / "tests") == ROOT
+    # Outside any kata: the one gradkata was installed from (pip install -e).
+    assert classgrade.installed_kata() == ROOT
+    assert classgrade.find_root(tmp_path) == ROOT
+    assert classgrade.find_root(tmp_path, kata=str(ROOT)) == ROOT
+
+
+def test_grade_without_a_kata_is_a_usage_error_that_names_kata(tmp_path, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as stop:
+        classgrade.find_root(ROOT, kata=str(tmp_path))
+    assert stop.value.code == 2  # a usage error, as for the other commands
+    assert f"--kata {tmp_path}: not a gradkata kata" in capsys.readouterr().err
+    monkeypatch.setattr(classgrade, "installed_kata", lambda: None)  # a wheel, no kata
     with pytest.raises(SystemExit) as stop:
         classgrade.find_root(tmp_path)
-    assert stop.value.code == 2  # a usage error, as for the other commands
-    assert "is not inside a gradkata project (a folder with pyproject.toml, tests/ and " \
-           "solutions/). Run gradkata from the kata's folder." in capsys.readouterr().err
-    assert classgrade.find_root(ROOT / "tests") == ROOT
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not inside a gradkata project" in err and "--kata DIR" in err
 
 
 def test_two_submissions_with_one_name_get_two_rows(tmp_path):
