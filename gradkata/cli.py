@@ -9,7 +9,7 @@
     gradkata solution EXERCISE       the reference, once the exercise passes
     gradkata reset EXERCISE          the original stub back (your file is kept)
     gradkata notebooks               the exercises as Jupyter notebooks, in JupyterLab
-    gradkata grade / gradescope-bundle / prairielearn[-grade] ...   for teachers (other modules)
+    gradkata grade / handout / gradescope-bundle / prairielearn[-grade] ...   for teachers
 
 ``--impl`` (or GRADKATA_IMPL) picks the graded folder, as for the test suite.
 Grading runs the suite in a judge process (:mod:`gradkata.progress`); learner code
@@ -41,6 +41,8 @@ from .scoring import State, Status, TestResult, bar
 PASSTHROUGH: Dict[str, Tuple[str, str]] = {
     "grade": ("gradkata.classgrade", "grade a class's submissions (for teachers)"),
     "gradescope-bundle": ("gradkata.bundle", "build the Gradescope autograder zip (for teachers)"),
+    "handout": ("gradkata.handout", "write the learners' copy of the kata, without the "
+                "solutions (for teachers)"),
     "prairielearn": ("gradkata.prairielearn_export",
                      "write PrairieLearn questions and their grader (for teachers)"),
     "prairielearn-grade": ("gradkata.prairielearn",
@@ -477,6 +479,11 @@ def cmd_solution(args: argparse.Namespace) -> int:
     exercise = find_exercise(args.exercise)
     root, impl = project(args)
     reference = root / "solutions" / f"{exercise.name}.py"
+    if not (root / "solutions").is_dir():
+        say(f"The solution of {exercise.name} is not part of this copy of the kata: your "
+            "instructor handed it out without solutions/. The tests' messages say what is "
+            f"expected (gradkata check {exercise.name}), and gradkata hint {exercise.name} helps.")
+        return 1
     if not reference.is_file():
         complain(f"gradkata: the reference {_shown(reference)} is missing.")
         return 1

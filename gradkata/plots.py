@@ -67,7 +67,9 @@ def require_matplotlib() -> None:
 
 
 def _reference(root: Path, name: str) -> Any:
-    """solutions/<name>.py (trusted), only for its signatures in messages; None if unavailable."""
+    """solutions/<name>.py (trusted), only for its signatures in messages; None if unavailable.
+
+    In the handout, which has no solutions/, the recorded signatures."""
     try:
         return reference.load(root, name)
     except Exception:  # noqa: BLE001 - signatures only make messages nicer

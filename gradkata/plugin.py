@@ -33,12 +33,11 @@ import json
 import os
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, cast
 
 import pytest
 
-from . import catalog, impl, jail, notebooks, sandbox, scoring
+from . import catalog, impl, jail, notebooks, recorded, sandbox, scoring
 from . import reference as reference_module
 from .learner import LearnerModule
 from .output import OUTPUT_LIMIT
@@ -57,9 +56,10 @@ class _State:
         self.results: Dict[str, scoring.TestResult] = {}
         self.order: Dict[str, int] = {}  # a graded test's place in the run, by node id
         self.learners: List[LearnerModule] = []
-        self.references: Dict[str, ModuleType] = {}
+        self.references: Dict[str, Any] = {}
         self.launched: Dict[str, sandbox.Sandbox] = {}  # workers started ahead of their tests
         self.started = time.monotonic()
+        self.recorder: Optional[recorded.Recorder] = None  # --gradkata-record
 
 
 def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
@@ -151,6 +151,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "Grade on Linux with user namespaces allowed (`unshare -Ur true` must succeed).")
     folder, label, source = resolve_impl(config)
     state = _State(folder, label, source, Path(config.rootpath))
+    if config.getoption("gradkata_record"):
+        state.recorder = recorded.Recorder()
     config.stash[_state_key] = state
     config.pluginmanager.register(_Scorer(state), "gradkata-scorer")
     _register_hypothesis_profiles(config)
@@ -285,12 +287,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None:
         return
+    _check_conventions(state, {exercise_of(item) for item in session.items} - {None})
     for index, item in enumerate(session.items):
         facts = _facts(item)
         if facts is not None:
             facts["index"] = index
             item.user_properties.append((_PROPERTY, facts))
             _result_for(state, item.nodeid, facts)
+
+
+def _check_conventions(state: _State, exercises: Any) -> None:
+    """Stop before the first test if the reference breaks a convention the suite fixes
+    (:mod:`gradkata.conventions`): one message each, not a failure in every test that
+    states it. The handout, which has no reference, was recorded from one that passed."""
+    from . import conventions
+
+    problems = []
+    for name in sorted(exercises):
+        if (state.rootdir / "solutions" / f"{name}.py").is_file():
+            problems += conventions.broken(name, load_reference(state.rootdir, name,
+                                                                state.references))
+    if problems:
+        raise pytest.UsageError("gradkata: " + "\ngradkata: ".join(problems))
 
 
 # What a graded test's reports carry (in user_properties, which pytest-xdist sends
@@ -320,10 +338,14 @@ def _result_for(state: _State, nodeid: str, facts: Dict[str, Any]) -> scoring.Te
 # Fixtures
 
 
-def load_reference(rootdir: Path, name: str, cache: Dict[str, ModuleType]) -> ModuleType:
-    """The reference module ``solutions/<name>.py``, imported in this (the judge's) process."""
+def load_reference(rootdir: Path, name: str, cache: Dict[str, Any]) -> Any:
+    """The reference module ``solutions/<name>.py``, imported in this (the judge's) process.
+
+    In the handout, which has no solutions/, the answers its build recorded
+    (:mod:`gradkata.recorded`); a call they do not cover skips its test.
+    """
     if name not in cache:
-        cache[name] = reference_module.load(rootdir, name)
+        cache[name] = reference_module.load(rootdir, name, missing=pytest.skip)
     return cache[name]
 
 
@@ -344,15 +366,19 @@ def _require(config: pytest.Config) -> _State:
 
 
 @pytest.fixture(scope="module")
-def reference(request: pytest.FixtureRequest) -> ModuleType:
+def reference(request: pytest.FixtureRequest) -> Any:
     """The reference solution of this file's exercise (trusted, in-process)."""
     state = _require(request.config)
-    return load_reference(state.rootdir, _exercise_for(request), state.references)
+    name = _exercise_for(request)
+    module = load_reference(state.rootdir, name, state.references)
+    if state.recorder is not None:
+        return state.recorder.wrap(name, module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def learner(request: pytest.FixtureRequest,
-            reference: ModuleType) -> Generator[LearnerModule, None, None]:
+            reference: Any) -> Generator[LearnerModule, None, None]:
     """The graded implementation of this file's exercise, run in a sandbox worker."""
     state = _require(request.config)
     name = _exercise_for(request)
@@ -580,6 +606,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if gradescope:
         scoring.write_gradescope(gradescope, results, elapsed,
                                  header=f"gradkata: graded {state.label}")
+    if state.recorder is not None:
+        state.recorder.write(Path(session.config.getoption("gradkata_record")))
     raw = session.config.getoption("gradkata_raw")
     if raw:
         with open(raw, "w", encoding="utf-8") as out:
