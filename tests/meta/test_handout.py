@@ -68,7 +68,7 @@ def _shown_to_learners() -> str:
     """What the full kata already shows learners: stubs, notebooks, graded tests, hints
     (whose last tier quotes code on purpose)."""
     paths = [*ROOT.glob("exercises/*.py"), *ROOT.glob("notebooks/*.ipynb"),
-             *ROOT.glob("tests/*.py"), ROOT / "gradkata" / "hints.toml"]
+             *ROOT.glob("tests/*.py"), ROOT / "gradkata" / "kata.toml"]
     return "\n".join(p.read_text(encoding="utf-8") for p in paths)
 
 
