@@ -1,7 +1,5 @@
 """``python -m gradkata``: the same as the ``gradkata`` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -1,5 +1,5 @@
-"""Imported once, by the fork server that class grading forks its judges from
-(see :mod:`gradkata.classgrade`), and by nothing else: it runs pytest once on a
+"""Imported once, by the fork server that judges are forked from (class grading's,
+``gradkata watch``'s: see :mod:`gradkata.runner`), and by nothing else: it runs pytest once on a
 trivial test and asks which isolation is in force, so that every judge starts
 with pytest's plugins loaded, its caches filled and the jail's answer known.
 No test of the kata and no reference is loaded here: the sandbox's workers are

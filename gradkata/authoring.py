@@ -3,11 +3,11 @@
 Each reference function marks the code a learner writes, nbgrader style, with
 its stub's TODO written just above it::
 
-    def y_hat(x_1, x_2, w):
+    def double(x):
         \"\"\"The docstring, shared by stub and reference.\"\"\"
-        # TODO: compute the neuron's prediction for one sample.
+        # TODO: return twice x.
         # BEGIN SOLUTION
-        return float(x_1 * w[0] + x_2 * w[1] + w[2])
+        return 2 * x
         # END SOLUTION
 
 The stub keeps everything but the marked block, which becomes

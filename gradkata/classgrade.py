@@ -32,9 +32,7 @@ import json
 import multiprocessing
 import os
 import shutil
-import signal
 import stat
-import struct
 import sys
 import tempfile
 import time
@@ -43,7 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from . import catalog, classreport, jail, progress, scoring
+from . import catalog, classreport, jail, progress, runner, scoring
+from .runner import Judge, Task, _parents, descendants, kill_tree
+from .runner import kill as _kill
 
 FIXED_COLUMNS = ["submission", "student_id", "status", "score", "max_score"]
 CSV_COLUMNS = [*FIXED_COLUMNS, *catalog.NAMES]
@@ -58,7 +58,6 @@ ATTEMPTS = 2  # a judge that fails is retried once
 JUDGE_START_SECONDS = 20.0
 TEST_MARGIN_SECONDS = 0.5
 COLLECT_SECONDS = 60.0  # the batch's first judge only collects the kata's tests
-EXIT_SECONDS = 2.0  # how long a judge that has answered may take to exit
 
 
 def judge_seconds(tests: int, timeout: float) -> float:
@@ -315,49 +314,6 @@ def become_subreaper() -> bool:
         return False
 
 
-def _parents() -> Dict[int, int]:
-    """Every visible process's parent, from /proc."""
-    parents = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue  # it ended meanwhile
-        # "pid (name) state ppid ...": the name may hold spaces and parentheses
-        fields = data[data.rfind(b")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-    return parents
-
-
-def descendants(pid: int) -> List[int]:
-    """The processes below ``pid`` (children, theirs, ...), as /proc shows them now."""
-    children: Dict[int, List[int]] = {}
-    for child, parent in _parents().items():
-        children.setdefault(parent, []).append(child)
-    found, stack = [], list(children.get(pid, ()))
-    while stack:
-        child = stack.pop()
-        found.append(child)
-        stack.extend(children.get(child, ()))
-    return found
-
-
-def _kill(pid: int) -> None:
-    with _ignored(OSError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def kill_tree(pid: int) -> None:
-    """Kill ``pid`` and everything below it (descendants first, so none is missed
-    by being adopted elsewhere meanwhile)."""
-    for child in descendants(pid):
-        _kill(child)
-    _kill(pid)
-
-
 def _reap_children() -> bool:
     """Collect every child of this process that has ended; True while any remain."""
     while True:
@@ -414,159 +370,6 @@ def stop_the_template(seconds: float = 2.0) -> None:
 # --------------------------------------------------------------------------
 # The judges
 
-_LENGTH = struct.Struct("!Q")
-
-
-class Task(NamedTuple):
-    """What one judge is asked to do."""
-
-    kata: str  # the snapshot
-    folder: str  # the submission (for the first judge, which only collects: an empty one)
-    timeout: float
-    require_isolation: bool
-    collect_only: bool = False
-
-
-def _judge(channel: Any, task: Task) -> None:
-    """A judge's whole life: run the suite once, send the results, exit."""
-    from . import runner
-
-    if hasattr(os, "setsid"):
-        os.setsid()  # a signal to this judge's process group reaches no other judge
-    runner.silence_std_fds()
-    if _FORK_SERVER in multiprocessing.get_all_start_methods():
-        _start_worker_server()
-    # The snapshot is read-only, and what this judge compiles it keeps to itself.
-    sys.dont_write_bytecode = not task.collect_only
-    extra: List[str] = []
-    if task.require_isolation and "--require-isolation" in runner.plugin_options():
-        extra.append("--require-isolation")
-    run = runner.run_suite(Path(task.kata), Path(task.folder), timeout=task.timeout,
-                           extra=extra, collect_only=task.collect_only)
-    data = json.dumps({"results": [r.__dict__ for r in run.results],
-                       "seconds": run.seconds, "error": run.error}).encode()
-    channel.sendall(_LENGTH.pack(len(data)) + data)
-    channel.close()
-
-
-def _start_worker_server() -> None:
-    """Start the fork server that the sandbox starts its workers from, as a fork of
-    this judge now, while it holds libraries only (no test, no reference): no
-    interpreter to start and no numpy to import again, in every judge.
-
-    The server keeps only its own two file descriptors (and 0, 1, 2 on /dev/null),
-    so that no worker inherits this judge's channel to the grader."""
-    import socket
-    from multiprocessing import connection, forkserver, util
-
-    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
-    address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
-    listener = socket.socket(socket.AF_UNIX)
-    listener.bind(address)
-    if isinstance(address, str) and not address.startswith("\0"):
-        os.chmod(address, 0o600)
-    listener.listen()
-    alive_r, alive_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ours = sorted({listener.fileno(), alive_r})
-            os.closerange(3, ours[0])
-            os.closerange(ours[0] + 1, ours[1])
-            os.closerange(ours[1] + 1, 1 << 16)
-            # Every worker starts in a session of its own, so that a signal to its
-            # process group (kill(0, ...), all that a jailed worker can name)
-            # reaches no judge and no other worker.
-            util.register_after_fork(sys.modules[__name__], _own_session)
-            forkserver.main(listener.fileno(), alive_r, [])
-        finally:
-            os._exit(0)
-    os.close(alive_r)
-    listener.close()
-    server._forkserver_address = address
-    server._forkserver_alive_fd = alive_w
-    server._forkserver_pid = pid
-
-
-def _own_session(_: Any) -> None:
-    with _ignored(OSError):
-        os.setsid()
-
-
-_FORK_SERVER = "forkserver"
-_context: Any = None
-
-
-def _judge_context() -> Any:
-    """A fork server with what every judge needs imported once."""
-    global _context
-    if _context is None:
-        from .runner import WARM_MODULES
-
-        if _FORK_SERVER in multiprocessing.get_all_start_methods():
-            _context = multiprocessing.get_context(_FORK_SERVER)
-            _context.set_forkserver_preload([*WARM_MODULES, "gradkata._judge_template"])
-        else:  # Windows: each judge starts cold, still one per submission
-            _context = multiprocessing.get_context("spawn")
-    return _context
-
-
-class _Running:
-    """One judge at work, and what it has sent so far."""
-
-    def __init__(self, index: int, attempt: int, task: Task, seconds: float) -> None:
-        import socket
-
-        ctx = _judge_context()
-        ours, theirs = socket.socketpair()
-        self.index, self.attempt = index, attempt
-        self.process = ctx.Process(target=_judge, args=(theirs, task), daemon=False)
-        # Without a __main__ of its own, multiprocessing does not re-run the
-        # command's main script in the judge (the sandbox does the same).
-        import types
-
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            self.process.start()
-        finally:
-            sys.modules["__main__"] = main
-        theirs.close()
-        ours.setblocking(False)
-        self.channel = ours
-        self.received = b""
-        self.started = time.monotonic()
-        self.deadline = self.started + seconds
-
-    def read(self) -> None:
-        """Take what the judge has sent, without waiting."""
-        while True:
-            try:
-                chunk = self.channel.recv(1 << 16)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                chunk = b""
-            if not chunk:
-                return
-            self.received += chunk
-
-    def message(self) -> Optional[Dict[str, Any]]:
-        if len(self.received) < _LENGTH.size:
-            return None
-        (length,) = _LENGTH.unpack_from(self.received)
-        body = self.received[_LENGTH.size:]
-        if len(body) < length:
-            return None
-        data: Dict[str, Any] = json.loads(body[:length].decode())
-        return data
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            kill_tree(self.process.pid)
-            self.process.join(5)
-        self.channel.close()
-
 
 class Outcome(NamedTuple):
     """A judge's end: its run, or why there is none."""
@@ -576,14 +379,17 @@ class Outcome(NamedTuple):
     seconds: float
 
 
-def _death(process: Any) -> str:
-    code = process.exitcode
-    if code is not None and code < 0:
-        try:
-            return f"error: the judge was killed ({signal.Signals(-code).name})"
-        except ValueError:
-            return f"error: the judge was killed (signal {-code})"
-    return f"error: the judge ended (status {code}) without results"
+class _Running(Judge):
+    """A judge at work on one submission's attempt."""
+
+    def __init__(self, index: int, attempt: int, task: Task, seconds: float) -> None:
+        super().__init__(task, seconds)
+        self.index, self.attempt = index, attempt
+
+
+def _outcome(data: Dict[str, Any]) -> Outcome:
+    run = runner.suite_run(data)
+    return Outcome(f"error: {run.error}" if run.error else GRADED, run.results, run.seconds)
 
 
 def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
@@ -598,7 +404,7 @@ def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
 
     def finish(judge: _Running, outcome: Outcome) -> None:
         if outcome.status == GRADED:
-            judge.process.join(EXIT_SECONDS)  # it has answered: let it end on its own
+            judge.process.join(runner.EXIT_SECONDS)  # it has answered: let it end on its own
         judge.stop()  # and whatever it started that is still there
         running.remove(judge)
         if outcome.status != GRADED and judge.attempt < ATTEMPTS:
@@ -620,18 +426,14 @@ def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
             elapsed = time.monotonic() - judge.started
             data = judge.message()
             if data is not None:
-                results = [scoring.TestResult(**r) for r in data["results"]]
-                status = f"error: {data['error']}" if data["error"] else GRADED
-                finish(judge, Outcome(status, results, float(data["seconds"])))
+                finish(judge, _outcome(data))
             elif not judge.process.is_alive():
                 judge.read()  # the last bytes, sent just before it ended
                 data = judge.message()
                 if data is None:
-                    finish(judge, Outcome(_death(judge.process), [], elapsed))
+                    finish(judge, Outcome(f"error: {judge.death()}", [], elapsed))
                 else:
-                    results = [scoring.TestResult(**r) for r in data["results"]]
-                    status = f"error: {data['error']}" if data["error"] else GRADED
-                    finish(judge, Outcome(status, results, float(data["seconds"])))
+                    finish(judge, _outcome(data))
             elif time.monotonic() > judge.deadline:
                 finish(judge, Outcome(TIMEOUT, [], elapsed))
         # Orphans adopted from judges that have ended: nothing of theirs is needed.

@@ -9,10 +9,10 @@
     gradkata solution EXERCISE       the reference, once the exercise passes
     gradkata reset EXERCISE          the original stub back (your file is kept)
     gradkata notebooks               the exercises as Jupyter notebooks, in JupyterLab
-    gradkata grade / gradescope-bundle / prairielearn[-grade] ...   for teachers (other modules)
+    gradkata grade / handout / gradescope-bundle / prairielearn[-grade] ...   for teachers
 
 ``--impl`` (or GRADKATA_IMPL) picks the graded folder, as for the test suite.
-Grading runs the suite in a subprocess (:mod:`gradkata.progress`); learner code
+Grading runs the suite in a judge process (:mod:`gradkata.progress`); learner code
 only ever runs in the sandbox, so a learner's mistake is a message, never a
 traceback. Exit status: 0 success, 1 an exercise fails or is not done (or the
 command could not do its job), 2 a usage error, 130 stopped by Ctrl-C.
@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import datetime
 import importlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -36,12 +36,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import authoring, catalog, hints, progress
 from .catalog import Exercise
-from .scoring import bar
+from .scoring import State, Status, TestResult, bar
 
 # Subcommands implemented in other modules: the rest of the command line is theirs.
 PASSTHROUGH: Dict[str, Tuple[str, str]] = {
     "grade": ("gradkata.classgrade", "grade a class's submissions (for teachers)"),
     "gradescope-bundle": ("gradkata.bundle", "build the Gradescope autograder zip (for teachers)"),
+    "handout": ("gradkata.handout", "write the learners' copy of the kata, without the "
+                "solutions (for teachers)"),
     "prairielearn": ("gradkata.prairielearn_export",
                      "write PrairieLearn questions and their grader (for teachers)"),
     "prairielearn-grade": ("gradkata.prairielearn",
@@ -129,19 +131,17 @@ def project(args: argparse.Namespace) -> Tuple[Path, progress.Impl]:
     return root, progress.resolve_impl(getattr(args, "impl", None), root)
 
 
-def not_started_functions(exercise: Exercise, messages: Sequence[str]) -> List[str]:
-    """The exercise's functions that the messages call not started, in the catalog's order."""
-    named = set()
-    for message in messages:
-        named.update(re.findall(rf"\b{re.escape(exercise.name)}\.(\w+)", message))
-        named.update(re.findall(r"has no function (\w+)", message))
+def not_started_functions(exercise: Exercise, results: Sequence[TestResult]) -> List[str]:
+    """The functions that not-started results need written, in the catalog's order
+    (then any other, by name); each result carries its function as data."""
+    named = {r.function for r in results if r.status == Status.NOT_STARTED and r.function}
     return [f for f in exercise.functions if f in named] + sorted(named - set(exercise.functions))
 
 
 def state_text(status: progress.Status) -> str:
-    if status.state == "in progress":
+    if status.state == State.IN_PROGRESS:
         return f"in progress {status.passed}/{status.tests} tests"
-    if status.state == "no tests":
+    if status.state == State.NO_TESTS:
         return "no graded tests yet"
     return status.state
 
@@ -153,9 +153,9 @@ def progress_lines(run: progress.Run, style: Style) -> List[str]:
     for s in statuses:
         e = s.exercise
         text = f"{state_text(s):<24}"
-        if s.state == "done":
+        if s.state == State.DONE:
             text = style.green(text)
-        elif s.state == "in progress":
+        elif s.state == State.IN_PROGRESS:
             text = style.yellow(text)
         else:
             text = style.dim(text)
@@ -203,7 +203,7 @@ def show_exercise(run: progress.Run, status: progress.Status, root: Path, style:
     """One exercise's check: its standing, then its first problem and how to get a hint."""
     e, impl = status.exercise, run.impl
     where = f"{impl.label}{e.name}.py"
-    if status.state == "no tests":
+    if status.state == State.NO_TESTS:
         say(f"{e.number} {e.name} has no graded tests yet (no tests/test_{e.name}.py), so it "
             "cannot be checked.")
         return 1
@@ -219,14 +219,12 @@ def show_exercise(run: progress.Run, status: progress.Status, root: Path, style:
     say("")
     if problem is None:  # pragma: no cover - a row that is not done has a first problem
         say("Some tests did not pass.")
-    elif problem.status == "not started":
-        functions = not_started_functions(e, [problem.message])
-        message = re.sub(r":\s*not started\.?$", ".", problem.message.strip())
-        say(style.yellow("Not started: ") + (message or "not written yet."))
-        if functions:
-            say(f"Write {functions[0]} next, in {where}.")
+    elif problem.status == Status.NOT_STARTED:
+        say(style.yellow("Not started: ") + (problem.message.strip() or "not written yet."))
+        if problem.function:
+            say(f"Write {problem.function} next, in {where}.")
     else:
-        label = "Failed" if problem.status == "failed" else f"Did not run ({problem.status})"
+        label = "Failed" if problem.status == Status.FAILED else f"Did not run ({problem.status})"
         say(style.red(f"{label}: {problem.name}"))
         if problem.message.strip():
             say(indent(problem.message))
@@ -393,9 +391,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
     root, impl = project(args)
     style = Style()
 
-    def check() -> int:
+    last: List[progress.Run] = []  # the last complete check
+
+    def check(changed: Optional[Sequence[Path]] = None) -> int:
+        # After a save, only the exercises the saved files can change are graded
+        # again (in a fresh judge); the others' results stand from the last check.
+        names = None
+        if last and changed is not None:
+            names = progress.affected_exercises(impl.folder, changed)
         say(style.dim(f"Checking {impl.label} ..."))
-        run = progress.run_suite(root, impl, time_limit=args.time_limit)
+        run = progress.run_suite(root, impl, names, time_limit=args.time_limit, warm=True)
         if run.interrupted:
             say("Check stopped (Ctrl-C). Still watching: save a file to check again, "
                 "or press Ctrl-C again to quit.")
@@ -403,6 +408,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if run.problem:
             say(run.problem)
             return 1
+        if names is not None:
+            run = last[0].updated(run)
+        last[:] = [run]
         for line in progress_lines(run, style):
             say(line)
         say("")
@@ -417,11 +425,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
         for changes in watchfiles.watch(impl.folder, watch_filter=watchfiles.PythonFilter(),
                                         raise_interrupt=True):
             checks += 1
-            changed = ", ".join(sorted({_shown(Path(path)) for _, path in changes}))
+            paths = sorted({Path(path) for _, path in changes})
+            changed = ", ".join(sorted({_shown(path) for path in paths}))
             stamp = datetime.datetime.now().strftime("%H:%M:%S")
             say("")
             say(style.bold(f"=== {stamp} {changed} changed: checking again ==="))
-            code = check()
+            code = check(paths)
             if args.exit_after and checks >= args.exit_after:
                 return 0 if code == 0 else 1
             say(waiting)
@@ -490,8 +499,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                 out, f"gradkata-loss-{exercise.name}.png")
     except plots.PlotProblem as problem:
         if problem.not_started:
-            message = re.sub(r":\s*not started\.?$", "", problem.message.strip()).rstrip(".")
-            say(f"Not started: {message}. There is nothing to plot yet.")
+            say(f"Not started: {problem.message.strip()}")
+            say("There is nothing to plot yet.")
         else:
             say(f"Your {module}.{function} could not draw the plot:")
             say(indent(problem.message))
@@ -513,6 +522,11 @@ def cmd_solution(args: argparse.Namespace) -> int:
     exercise = find_exercise(args.exercise)
     root, impl = project(args)
     reference = root / "solutions" / f"{exercise.name}.py"
+    if not (root / "solutions").is_dir():
+        say(f"The solution of {exercise.name} is not part of this copy of the kata: your "
+            "instructor handed it out without solutions/. The tests' messages say what is "
+            f"expected (gradkata check {exercise.name}), and gradkata hint {exercise.name} helps.")
+        return 1
     if not reference.is_file():
         complain(f"gradkata: the reference {_shown(reference)} is missing.")
         return 1
@@ -531,25 +545,25 @@ def cmd_solution(args: argparse.Namespace) -> int:
         say("")
         say(f"Compare it with yours: diff {where} solutions/{exercise.name}.py")
         return 0
-    if status.state == "no tests":
+    if status.state == State.NO_TESTS:
         say(f"{exercise.name} has no graded tests yet, so its solution stays hidden.")
         return 1
     say(f"The solution of {exercise.name} is shown once {where} passes. For now "
         f"{status.passed}/{status.tests} tests pass ({_num(status.earned)}/"
         f"{_num(status.possible)} points).")
-    left = [r for r in run.results if r.exercise == exercise.name and r.status != "passed"]
-    todo = not_started_functions(exercise, [r.message for r in left if r.status == "not started"])
+    left = [r for r in run.results if r.exercise == exercise.name and r.status != Status.PASSED]
+    todo = not_started_functions(exercise, left)
     todo += [f for f in unwritten_functions(impl.folder / f"{exercise.name}.py", exercise)
              if f not in todo]
     todo = [f for f in exercise.functions if f in todo] + [f for f in todo
                                                           if f not in exercise.functions]
     if todo:
         say(f"Not started yet: {', '.join(todo)}.")
-    failing = [r for r in left if r.status != "not started"]
+    failing = [r for r in left if r.status != Status.NOT_STARTED]
     if failing:
         say("Tests still failing:")
         for r in failing:
-            say(f"  - {r.name}" + (f" ({r.status})" if r.status != "failed" else ""))
+            say(f"  - {r.name}" + (f" ({r.status})" if r.status != Status.FAILED else ""))
     say(f"`gradkata check {exercise.name}` shows the first problem; "
         f"`gradkata hint {exercise.name}` gives a hint.")
     return 1
@@ -843,5 +857,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0  # pragma: no cover - parser.exit raises
 
 
+def run() -> None:
+    """The ``gradkata`` command: :func:`main`, then an exit that skips tearing down
+    every imported module (pytest's and its plugins', read for the configuration),
+    which costs a watcher a quarter of a second between its verdict and its exit
+    on a busy machine. What must happen at exit still does: output is flushed and
+    the exit handlers run (multiprocessing's among them: its temporary folder goes,
+    the judges' template is told to end)."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # pragma: no cover - closed, or the reader is gone
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -37,6 +37,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write Gradescope's results.json to FILE")
     group.addoption("--gradkata-raw", dest="gradkata_raw", default=None, metavar="FILE",
                     help="write the per-test results as JSON to FILE (for gradkata grade)")
+    group.addoption("--gradkata-record", dest="gradkata_record", default=None, metavar="FILE",
+                    help="write every answer the reference gives the tests to FILE (how "
+                         "gradkata handout builds the learners' copy's table)")
 
 
 def active(config: pytest.Config) -> bool:

@@ -1,7 +1,7 @@
-"""The hints of ``gradkata hint``: read from hints.toml, and which ones a learner has seen.
+"""The hints of ``gradkata hint``: from the catalog, and which ones a learner has seen.
 
-``gradkata/hints.toml`` holds one table per exercise, keyed by its module
-name, with a list ``hints`` ordered from a nudge to nearly the answer. Which
+Each exercise's table in ``gradkata/kata.toml`` (read by :mod:`gradkata.catalog`)
+holds a list ``hints``, ordered from a nudge to nearly the answer. Which
 hints were shown is kept per project in ``.gradkata/hints.json`` (next to
 exercises/), so each call of ``gradkata hint EXERCISE`` shows the next one.
 """
@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Dict, List
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11
-    import tomli as tomllib
+from . import catalog
 
 STATE_FOLDER = ".gradkata"
 STATE_FILE = "hints.json"
@@ -27,10 +22,7 @@ STATE_FILE = "hints.json"
 
 def load() -> Dict[str, List[str]]:
     """Every exercise's hints, in order: ``{"single_neuron": ["...", ...], ...}``."""
-    text = resources.files("gradkata").joinpath("hints.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
-    return {name: [str(h).strip() for h in table.get("hints", [])]
-            for name, table in data.items() if isinstance(table, dict)}
+    return {name: list(given) for name, given in catalog.HINTS.items()}
 
 
 def state_path(root: Path) -> Path:

@@ -473,10 +473,10 @@ def _kata_root() -> Path:
     from .progress import ProjectNotFound, find_root
 
     try:
-        return find_root(needs=("tests", "solutions"))
+        return find_root(needs=("tests", "exercises"))  # the handout has no solutions/
     except ProjectNotFound:
         installed = Path(__file__).resolve().parents[1]  # an editable install of the kata
-        if (installed / "tests").is_dir() and (installed / "solutions").is_dir():
+        if (installed / "tests").is_dir() and (installed / "exercises").is_dir():
             return installed
         raise
 

@@ -13,7 +13,6 @@ matplotlib is an optional extra: ``pip install "gradkata[plots]"``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import reference
 from .learner import LearnerModule
 from .sandbox import LearnerAbort, LearnerError
 from .verdict import Mistake, show
@@ -67,15 +67,11 @@ def require_matplotlib() -> None:
 
 
 def _reference(root: Path, name: str) -> Any:
-    """solutions/<name>.py (trusted), only for its signatures in messages; None if unavailable."""
-    path = root / "solutions" / f"{name}.py"
+    """solutions/<name>.py (trusted), only for its signatures in messages; None if unavailable.
+
+    In the handout, which has no solutions/, the recorded signatures."""
     try:
-        spec = importlib.util.spec_from_file_location(f"_gradkata_reference.{name}", path)
-        if spec is None or spec.loader is None:
-            return None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return reference.load(root, name)
     except Exception:  # noqa: BLE001 - signatures only make messages nicer
         return None
 

@@ -29,18 +29,18 @@ kata's pyproject.toml does.
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import os
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, cast
 
 import pytest
 
-from . import catalog, jail, notebooks, sandbox, scoring
+from . import catalog, impl, jail, notebooks, recorded, sandbox, scoring
+from . import reference as reference_module
 from .learner import LearnerModule
+from .output import OUTPUT_LIMIT
 from .sandbox import LearnerAbort, LearnerError
 from .verdict import Mistake
 
@@ -56,33 +56,23 @@ class _State:
         self.results: Dict[str, scoring.TestResult] = {}
         self.order: Dict[str, int] = {}  # a graded test's place in the run, by node id
         self.learners: List[LearnerModule] = []
-        self.references: Dict[str, ModuleType] = {}
+        self.references: Dict[str, Any] = {}
         self.launched: Dict[str, sandbox.Sandbox] = {}  # workers started ahead of their tests
         self.started = time.monotonic()
+        self.recorder: Optional[recorded.Recorder] = None  # --gradkata-record
 
 
 def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
-    """The folder to grade, how to name it, and where the setting came from."""
-    value, source = config.getoption("gradkata_impl"), "--impl"
-    if not value:
-        value, source = os.environ.get("GRADKATA_IMPL"), "GRADKATA_IMPL"
-    if not value:
-        value, source = config.getini("gradkata_impl"), "the ini value gradkata_impl"
-        if value in ("", "exercises"):
-            value, source = "exercises", "the default"
-    rootdir = Path(config.rootpath)
-    if value in ("exercises", "solutions"):
-        folder = rootdir / value
-    else:
-        folder = Path(value).expanduser()
-        if not folder.is_absolute():
-            folder = Path(config.invocation_params.dir) / folder
-    if not folder.is_dir():
-        raise pytest.UsageError(f"gradkata: {source} names '{value}', which is not a folder. "
-                                f"Use 'exercises', 'solutions' or a folder of the six modules.")
-    label = f"{value.rstrip('/')}/"
-    folder = notebooks.for_pytest(folder, config)  # a folder of notebooks: graded as modules
-    return folder.resolve(), label, source
+    """The folder to grade, how to name it, and where the setting came from
+    (the rule is :func:`gradkata.impl.resolve`'s)."""
+    try:
+        found = impl.resolve(config.getoption("gradkata_impl"), os.environ.get("GRADKATA_IMPL"),
+                             config.getini("gradkata_impl"), Path(config.rootpath),
+                             Path(config.invocation_params.dir))
+    except impl.BadImpl as exc:
+        raise pytest.UsageError(f"gradkata: {exc}") from None
+    folder = notebooks.for_pytest(found.folder, config)  # a folder of notebooks: graded as modules
+    return folder.resolve(), found.label, found.source
 
 
 def _register_hypothesis_profiles(config: pytest.Config) -> None:
@@ -144,6 +134,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "visibility(level): who sees a graded test on Gradescope: "
         + ", ".join(scoring.VISIBILITIES) + " (the default)")
     if config.inipath is None and config.getoption("gradkata_impl"):
+        if any(str(arg).startswith("--impl=") for arg in config.invocation_params.args):
+            raise pytest.UsageError(
+                "gradkata: pytest found no configuration file, so this is not the kata's "
+                "folder and no kata's tests were named. Run pytest from the kata's folder, "
+                "or name its tests (pytest --impl=FOLDER KATA/tests).")
         # pytest looks for its configuration before it knows --impl takes a value,
         # so `--impl /elsewhere/folder` alone made it search from that folder.
         raise pytest.UsageError(
@@ -156,6 +151,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "Grade on Linux with user namespaces allowed (`unshare -Ur true` must succeed).")
     folder, label, source = resolve_impl(config)
     state = _State(folder, label, source, Path(config.rootpath))
+    if config.getoption("gradkata_record"):
+        state.recorder = recorded.Recorder()
     config.stash[_state_key] = state
     config.pluginmanager.register(_Scorer(state), "gradkata-scorer")
     _register_hypothesis_profiles(config)
@@ -196,13 +193,7 @@ def exercise_of(node: Any) -> Optional[str]:
     marker = node.get_closest_marker("exercise")
     if marker is not None:
         return str(marker.args[0])
-    stem = Path(str(node.path)).stem
-    if stem.startswith("test_"):
-        rest = stem[len("test_"):]
-        for name in sorted(catalog.NAMES, key=len, reverse=True):
-            if rest == name or rest.startswith(name + "_"):
-                return name
-    return None
+    return catalog.exercise_of_test_file(Path(str(node.path)))
 
 
 def points_of(item: pytest.Item) -> float:
@@ -258,9 +249,11 @@ def pytest_collection(session: pytest.Session) -> None:
         return  # xdist's controller runs no tests: its workers start their own
     paths = _collected_files(session.config)
     for name in catalog.NAMES:
-        test_file = (state.rootdir / "tests" / f"test_{name}.py").resolve()
-        if any(test_file == path or path in test_file.parents for path in paths):
-            _start_worker(state, name)
+        for test_file in catalog.test_files(state.rootdir / "tests", name):
+            test_file = test_file.resolve()
+            if any(test_file == path or path in test_file.parents for path in paths):
+                _start_worker(state, name)
+                break
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:
@@ -294,12 +287,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None:
         return
+    _check_conventions(state, {exercise_of(item) for item in session.items} - {None})
     for index, item in enumerate(session.items):
         facts = _facts(item)
         if facts is not None:
             facts["index"] = index
             item.user_properties.append((_PROPERTY, facts))
             _result_for(state, item.nodeid, facts)
+
+
+def _check_conventions(state: _State, exercises: Any) -> None:
+    """Stop before the first test if the reference breaks a convention the suite fixes
+    (:mod:`gradkata.conventions`): one message each, not a failure in every test that
+    states it. The handout, which has no reference, was recorded from one that passed."""
+    from . import conventions
+
+    problems = []
+    for name in sorted(exercises):
+        if (state.rootdir / "solutions" / f"{name}.py").is_file():
+            problems += conventions.broken(name, load_reference(state.rootdir, name,
+                                                                state.references))
+    if problems:
+        raise pytest.UsageError("gradkata: " + "\ngradkata: ".join(problems))
 
 
 # What a graded test's reports carry (in user_properties, which pytest-xdist sends
@@ -329,29 +338,14 @@ def _result_for(state: _State, nodeid: str, facts: Dict[str, Any]) -> scoring.Te
 # Fixtures
 
 
-# Reference modules already run in this process, by (path, modification time, size):
-# grading a class in one process, or any run of pytest.main after the first, reuses
-# them unless the file changed.
-_loaded_references: Dict[Tuple[str, int, int], ModuleType] = {}
+def load_reference(rootdir: Path, name: str, cache: Dict[str, Any]) -> Any:
+    """The reference module ``solutions/<name>.py``, imported in this (the judge's) process.
 
-
-def load_reference(rootdir: Path, name: str, cache: Dict[str, ModuleType]) -> ModuleType:
-    """The reference module ``solutions/<name>.py``, imported in this (the judge's) process."""
+    In the handout, which has no solutions/, the answers its build recorded
+    (:mod:`gradkata.recorded`); a call they do not cover skips its test.
+    """
     if name not in cache:
-        path = rootdir / "solutions" / f"{name}.py"
-        try:
-            stat = path.stat()
-        except OSError:
-            raise RuntimeError(f"gradkata: the reference {path} is missing") from None
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key not in _loaded_references:
-            spec = importlib.util.spec_from_file_location(f"_gradkata_reference.{name}", path)
-            if spec is None or spec.loader is None:
-                raise RuntimeError(f"gradkata: the reference {path} cannot be imported")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            _loaded_references[key] = module
-        cache[name] = _loaded_references[key]
+        cache[name] = reference_module.load(rootdir, name, missing=pytest.skip)
     return cache[name]
 
 
@@ -372,15 +366,19 @@ def _require(config: pytest.Config) -> _State:
 
 
 @pytest.fixture(scope="module")
-def reference(request: pytest.FixtureRequest) -> ModuleType:
+def reference(request: pytest.FixtureRequest) -> Any:
     """The reference solution of this file's exercise (trusted, in-process)."""
     state = _require(request.config)
-    return load_reference(state.rootdir, _exercise_for(request), state.references)
+    name = _exercise_for(request)
+    module = load_reference(state.rootdir, name, state.references)
+    if state.recorder is not None:
+        return state.recorder.wrap(name, module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def learner(request: pytest.FixtureRequest,
-            reference: ModuleType) -> Generator[LearnerModule, None, None]:
+            reference: Any) -> Generator[LearnerModule, None, None]:
     """The graded implementation of this file's exercise, run in a sandbox worker."""
     state = _require(request.config)
     name = _exercise_for(request)
@@ -428,11 +426,20 @@ def _learner_problem(excinfo: Any) -> Optional[Problem]:
     return None
 
 
+def _is_pytest_timeout(text: str) -> bool:
+    """Whether ``text`` is pytest-timeout's failure message (its exported template,
+    "Timeout (>%ss) from pytest-timeout.", with any number of seconds)."""
+    from pytest_timeout import PYTEST_FAILURE_MESSAGE
+
+    before, _, after = PYTEST_FAILURE_MESSAGE.partition("%s")
+    return (text.startswith(before) and text.endswith(after)
+            and len(text) > len(before) + len(after))
+
+
 def _timeout_message(excinfo: Any) -> Optional[str]:
     if excinfo is None:
         return None
-    text = str(excinfo.value)
-    if "Timeout" in text and "pytest-timeout" in text:
+    if _is_pytest_timeout(str(excinfo.value)):
         return ("This test ran past its time limit and was stopped. Is there a loop that "
                 "never ends in your code?")
     return None
@@ -505,17 +512,21 @@ def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     message = problem.message if problem is not None else _timeout_message(call.excinfo)
     if message is None:
         return
-    status = getattr(problem, "status", "failed")
+    status = scoring.Status(getattr(problem, "status", scoring.Status.FAILED))
     doc = (item.function.__doc__ or "").strip().splitlines() if hasattr(item, "function") else []
-    checks = f"What this test checks: {doc[0]}\n" if doc and status != "not started" else ""
+    started = status != scoring.Status.NOT_STARTED
+    checks = f"What this test checks: {doc[0]}\n" if doc and started else ""
     report.longrepr = checks + message
-    report.gradkata_status = status  # type: ignore[attr-defined]
+    # Plain strings: reports travel from pytest-xdist's workers, which send no enums.
+    report.gradkata_status = status.value  # type: ignore[attr-defined]
+    # The function to write, as data: no one need find it in the message's words.
+    report.gradkata_function = getattr(problem, "function", "")  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
     # gradkata_status is set only by an active kata run
-    if getattr(report, "gradkata_status", None) == "not started":
+    if getattr(report, "gradkata_status", None) == scoring.Status.NOT_STARTED:
         return "not started", "n", "NOT STARTED"
     return None
 
@@ -523,19 +534,20 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def _record(result: scoring.TestResult, report: pytest.TestReport) -> None:
     """Fold one phase's report (setup, call, teardown) into the test's result."""
     if report.when == "call" and report.passed:
-        result.status = "passed"
-    elif report.skipped and result.status == "not run":
-        result.status = "skipped"
+        result.status = scoring.Status.PASSED
+    elif report.skipped and result.status == scoring.Status.NOT_RUN:
+        result.status = scoring.Status.SKIPPED
         # (path, line, reason); a list once pytest-xdist has carried it over
         longrepr = report.longrepr
         result.message = str(longrepr[-1]) if isinstance(longrepr, (tuple, list)) else ""
-    elif report.failed and result.status in ("not run", "passed"):
-        result.status = getattr(report, "gradkata_status", "failed")
+    elif report.failed and result.status in (scoring.Status.NOT_RUN, scoring.Status.PASSED):
+        result.status = scoring.Status(getattr(report, "gradkata_status", scoring.Status.FAILED))
+        result.function = str(getattr(report, "gradkata_function", ""))
         # The failure itself, not report.longreprtext: under xdist that opens with
         # the worker's line ("[gw0] linux -- Python ...").
         longrepr = report.longrepr
         text = longrepr if isinstance(longrepr, str) else str(longrepr or "")
-        result.message = text[-scoring.OUTPUT_LIMIT:]
+        result.message = text[-OUTPUT_LIMIT:]
     result.duration += report.duration
 
 
@@ -594,6 +606,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if gradescope:
         scoring.write_gradescope(gradescope, results, elapsed,
                                  header=f"gradkata: graded {state.label}")
+    if state.recorder is not None:
+        state.recorder.write(Path(session.config.getoption("gradkata_record")))
     raw = session.config.getoption("gradkata_raw")
     if raw:
         with open(raw, "w", encoding="utf-8") as out:

@@ -78,7 +78,7 @@ DEFAULT_TIMEOUT = 10.0
 
 def exercises_in(kata: Path) -> List[Exercise]:
     """The exercises whose graded test file the question's tests folder holds."""
-    found = [e for e in catalog.EXERCISES if (kata / "tests" / f"test_{e.name}.py").is_file()]
+    found = [e for e in catalog.EXERCISES if catalog.test_files(kata / "tests", e.name)]
     if not found:
         raise GraderFailed(f"{kata}/tests/ holds no graded test file (test_<exercise>.py): "
                            "the question's tests folder is not one `gradkata prairielearn` "

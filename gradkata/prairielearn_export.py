@@ -148,8 +148,7 @@ def suite_files(root: Path, exercise: Exercise) -> List[Path]:
     """The graded test files of ``exercise`` (private ones included) and the helpers
     the suite imports, relative to ``root``."""
     tests = root / "tests"
-    own = sorted(set(tests.glob(f"test_{exercise.name}.py"))
-                 | set(tests.glob(f"test_{exercise.name}_*.py")))
+    own = catalog.test_files(tests, exercise.name)
     helpers = sorted(p for p in tests.glob("*.py") if not p.name.startswith("test_"))
     return [p.relative_to(root) for p in own + helpers]
 
@@ -165,10 +164,7 @@ def package_files(root: Path) -> List[Path]:
 def requirements(root: Path) -> List[str]:
     """The kata's dependencies and its plots extra, from pyproject.toml, and what
     building its package needs."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
+    from .tomlfile import tomllib
 
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     project = config["project"]

@@ -1,45 +1,37 @@
 """Where the learner stands: run the graded tests for the CLI and read their results.
 
 The CLI never imports a learner's module. It runs the kata's own suite in a
-subprocess, exactly as a learner would by hand::
+judge (:mod:`gradkata.runner`: pytest on ``tests/test_<exercise>.py ...`` with
+``--impl FOLDER``, as a learner would by hand) and gets back the per-test
+results. The learner's code runs in the plugin's sandbox workers, under the
+suite's time limit, so nothing it does can crash the CLI. ``gradkata watch``
+forks each check's judge from a warm template (``warm=True``), so that a save
+pays for the tests only; a single check starts a fresh interpreter.
 
-    python -m pytest -q -p no:cacheprovider --gradkata-raw RESULTS.json \
-        --impl FOLDER tests/test_<exercise>.py ...
-
-and reads back the per-test results that the plugin writes (``--gradkata-raw``).
-The learner's code runs in the plugin's sandbox workers, under the suite's
-time limit, so nothing it does can crash the CLI.
-
-The subprocess gets a session of its own: a Ctrl-C in the terminal reaches only
-the CLI, which stops the whole run (pytest, its fork server and the workers)
-and carries on (``gradkata watch``) or exits (``gradkata check``).
+The judge gets a session of its own: a Ctrl-C in the terminal reaches only
+the CLI, which stops the whole run (the judge, its fork server and the
+workers) and carries on (``gradkata watch``) or exits (``gradkata check``).
 """
 
 from __future__ import annotations
 
-import json
+import ast
+import dataclasses
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Set
 
-from . import catalog, scoring
+from . import catalog, impl, scoring
 from .catalog import Exercise
+from .impl import BadImpl, Impl
 
 OVERALL_SECONDS = 600.0  # a backstop: the suite's own per-test limit stops loops long before
 
 
 class ProjectNotFound(Exception):
     """The current folder is not inside a gradkata project."""
-
-
-class BadImpl(Exception):
-    """--impl / GRADKATA_IMPL names something that is not a folder."""
 
 
 # --------------------------------------------------------------------------
@@ -61,58 +53,23 @@ def find_root(start: Optional[Path] = None,
     )
 
 
-@dataclass(frozen=True)
-class Impl:
-    """The implementation being graded."""
-
-    value: str  # what is passed to pytest's --impl
-    folder: Path  # the folder that holds the learner's modules
-    label: str  # how it is named to the learner: "exercises/"
-    source: str  # where the setting came from
-
-
-def _ini_impl(root: Path) -> Optional[str]:
-    """The ini value gradkata_impl in pyproject.toml, if any."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11
-        import tomli as tomllib
-    try:
-        with open(root / "pyproject.toml", "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, ValueError):
-        return None
-    value = data.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("gradkata_impl")
-    return str(value) if value else None
-
-
 def resolve_impl(option: Optional[str], root: Path, cwd: Optional[Path] = None) -> Impl:
-    """The graded folder, as the plugin resolves it: the option, then GRADKATA_IMPL,
-    then the ini value, then ``exercises``."""
-    value, source, base = option, "--impl", cwd or Path.cwd()
-    if not value:
-        value, source = os.environ.get("GRADKATA_IMPL"), "GRADKATA_IMPL"
-    if not value:
-        value, source, base = _ini_impl(root), "the ini value gradkata_impl", root
-    if not value:
-        value, source = "exercises", "the default"
-    if value in ("exercises", "solutions"):
-        return Impl(value, root / value, value + "/", source)
-    folder = Path(value).expanduser()
-    if not folder.is_absolute():
-        folder = base / folder
-    if not folder.is_dir():
-        raise BadImpl(f"{source} names '{value}', which is not a folder. Use 'exercises', "
-                      "'solutions' or a folder holding the six exercise modules.")
-    folder = folder.resolve()
-    return Impl(str(folder), folder, value.rstrip("/\\") + "/", source)
+    """The graded folder, as the plugin resolves it (:func:`gradkata.impl.resolve`),
+    with the ini value read by pytest, from the configuration it finds for the
+    kata's tests. Raises BadImpl, also when pytest cannot read its configuration."""
+    from . import runner
+
+    try:
+        rootdir, inipath, ini = runner.configuration(root)
+    except runner.ConfigurationError as exc:
+        raise BadImpl(str(exc)) from None
+    found = impl.resolve(option, os.environ.get("GRADKATA_IMPL"), ini, rootdir, cwd or Path.cwd())
+    return dataclasses.replace(found, inifile=str(inipath) if inipath is not None else None)
 
 
 def graded_files(root: Path, name: str) -> List[Path]:
     """The graded test files of one exercise: tests/test_<name>.py and tests/test_<name>_*.py."""
-    tests = root / "tests"
-    files = [tests / f"test_{name}.py"] + sorted(tests.glob(f"test_{name}_*.py"))
-    return [f for f in files if f.is_file()]
+    return catalog.test_files(root / "tests", name)
 
 
 # --------------------------------------------------------------------------
@@ -127,12 +84,12 @@ class Status:
     score: Optional[scoring.ExerciseScore]  # None: no graded tests ran for it
 
     @property
-    def state(self) -> str:
-        return self.score.state if self.score is not None else "no tests"
+    def state(self) -> scoring.State:
+        return self.score.state if self.score is not None else scoring.State.NO_TESTS
 
     @property
     def done(self) -> bool:
-        return self.state == "done"
+        return self.state == scoring.State.DONE
 
     @property
     def earned(self) -> float:
@@ -175,82 +132,88 @@ class Run:
     def status(self, name: str) -> Status:
         return next(s for s in self.statuses() if s.exercise.name == name)
 
+    def updated(self, fresh: Run) -> Run:
+        """This run with the exercises ``fresh`` graded again replaced by its results."""
+        kept = [r for r in self.results if r.exercise not in fresh.names]
+        return Run(self.impl, self.names, kept + fresh.results, fresh.returncode,
+                   fresh.problem, fresh.interrupted, fresh.seconds)
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop pytest and everything it started (fork server, sandbox workers)."""
+
+def _imported(path: Path) -> Set[str]:
+    """The top-level names of the modules that ``path`` imports (read, never run);
+    none when it cannot be read or parsed."""
     try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover - Windows
-            proc.kill()
-    except (ProcessLookupError, PermissionError):  # pragma: no cover - it ended just now
-        pass
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:  # pragma: no cover
-        pass
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names: Set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+            else:  # from . import x / from .x import y: the folder's own modules
+                names.update(alias.name for alias in node.names)
+                if node.module:
+                    names.add(node.module.split(".")[0])
+    return names
 
 
-def pytest_command(root: Path, impl: Impl, names: Iterable[str], raw: str,
-                   time_limit: Optional[float] = None) -> List[str]:
-    files = [str(f.relative_to(root)) for name in names for f in graded_files(root, name)]
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "-p", "no:randomly", "--gradkata-raw", raw, "--impl", impl.value]
-    if time_limit:
-        command += ["-o", f"timeout={time_limit:g}"]
-    return command + files
+def affected_exercises(folder: Path, changed: Iterable[Path]) -> Optional[List[str]]:
+    """The exercises whose grade can change when the files ``changed`` change: the
+    exercises of the changed modules and of every exercise module that imports one
+    of them, in the catalog's order. None when a change may reach any exercise (a
+    file that is not an exercise's module): then every exercise is graded again."""
+    folder = folder.resolve()
+    reached: Set[str] = set()
+    for path in changed:
+        path = Path(path).resolve()
+        if path.parent != folder or path.suffix != ".py" or path.stem not in catalog.NAMES:
+            return None
+        reached.add(path.stem)
+    imports = {name: _imported(folder / f"{name}.py") for name in catalog.NAMES}
+    grown = True
+    while grown:  # modules that import a reached module are reached too
+        more = {name for name, used in imports.items() if used & reached} - reached
+        reached |= more
+        grown = bool(more)
+    return [name for name in catalog.NAMES if name in reached]
 
 
 def run_suite(root: Path, impl: Impl, names: Optional[Sequence[str]] = None,
-              time_limit: Optional[float] = None) -> Run:
-    """Grade the exercises ``names`` (all by default) in a pytest subprocess.
+              time_limit: Optional[float] = None, warm: bool = False) -> Run:
+    """Grade the exercises ``names`` (all by default) in a judge: forked from the
+    warm template when ``warm`` (and fork exists), else a fresh interpreter.
 
     A Ctrl-C while it runs stops the run and returns it with ``interrupted``
     set; it never raises KeyboardInterrupt.
     """
+    from . import runner
+
     names = list(names) if names is not None else list(catalog.NAMES)
     run = Run(impl, names)
-    graded = [n for n in names if graded_files(root, n)]
-    if not graded:
+    files = [str(f.relative_to(root)) for n in names for f in graded_files(root, n)]
+    if not files:
         return run
     started = time.monotonic()
-    fd, raw = tempfile.mkstemp(prefix="gradkata-", suffix=".json")
-    os.close(fd)
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # no stale .pyc in the learner's folder
-    env.pop("GRADKATA_IMPL", None)  # --impl says it
+    task = runner.Task(str(root), impl.value, time_limit, paths=tuple(files),
+                       cache_bytecode=True, inifile=impl.inifile)
     try:
-        proc = subprocess.Popen(
-            pytest_command(root, impl, graded, raw, time_limit),
-            cwd=str(root), env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=(os.name == "posix"),
-        )
-        try:
-            output, _ = proc.communicate(timeout=OVERALL_SECONDS)
-        except KeyboardInterrupt:
-            _stop(proc)
-            run.interrupted = True
-            return run
-        except subprocess.TimeoutExpired:
-            _stop(proc)
+        suite = runner.judge(task, OVERALL_SECONDS, warm=warm)
+    except KeyboardInterrupt:
+        run.interrupted = True
+        return run
+    except runner.JudgeFailed as exc:
+        run.problem = f"The graded tests could not run: {exc}."
+        if exc.timed_out:
             run.problem = (f"The graded tests were still running after {OVERALL_SECONDS:g} s "
                            "and were stopped.")
-            return run
-        run.returncode = proc.returncode
-        try:
-            with open(raw, encoding="utf-8") as f:
-                text = f.read()
-            run.results = scoring.results_from_json(json.loads(text)) if text else []
-        except (OSError, ValueError, KeyError, TypeError):
-            run.results = []
-        if not run.results:
-            tail = "\n".join(output.decode("utf-8", "replace").rstrip().splitlines()[-25:])
-            run.problem = ("The graded tests could not run (pytest exit status "
-                           f"{proc.returncode}). Its last lines:\n{tail}")
+        return run
     finally:
         run.seconds = time.monotonic() - started
-        try:
-            os.unlink(raw)
-        except OSError:  # pragma: no cover - already gone
-            pass
+    run.results = suite.results
+    if suite.error or not run.results:
+        why = suite.error or "no graded test was collected"
+        run.problem = f"The graded tests could not run ({why})."
     return run

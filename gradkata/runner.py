@@ -3,19 +3,33 @@
 ``run_suite(kata, folder)`` runs ``pytest.main`` with gradkata's plugin in this
 process, prints nothing, and returns every collected graded test's result
 (:class:`gradkata.scoring.TestResult`) and, when pytest itself did not finish,
-why. Class grading runs it in a fresh judge process per submission; it is meant
-for the CLI and the mutant zoo as well, so that the suite is run one way.
+why. It is the one way the suite is run: always in a judge, a fresh process
+used for one run only (:class:`Judge`, :func:`judge`).
+
+Judges are forked from a warm template (multiprocessing's fork server) that
+imported pytest, hypothesis, numpy and the plugin and ran pytest once
+(:mod:`gradkata._judge_template`), so that no judge pays for start-up. Class
+grading forks one per submission; ``gradkata watch`` one per save; where there
+is no fork (Windows), or for a single check, a judge is a fresh interpreter.
+Nothing of one run reaches the next: each judge starts from the template, and
+its sandbox workers import the learner's modules anew.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import multiprocessing
 import os
+import signal
+import struct
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Set
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from . import scoring
 
@@ -42,6 +56,11 @@ class _Collector:
 
     def __init__(self) -> None:
         self.results: List[scoring.TestResult] = []
+        self.errors: List[str] = []  # why a file could not be collected
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}:\n{report.longreprtext.strip()}")
 
     def pytest_sessionfinish(self, session: Any) -> None:
         from .plugin import _state_key
@@ -76,24 +95,56 @@ def plugin_options() -> Set[str]:
     return names.names
 
 
+# How every run of the suite calls pytest, before its own options and test paths.
+BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly")
+
+
+class ConfigurationError(Exception):
+    """pytest could not read the kata's configuration."""
+
+
+def configuration(kata: Path) -> Tuple[Path, Optional[Path], str]:
+    """The rootdir, the configuration file and the ini value ``gradkata_impl`` that
+    pytest finds for the kata's tests, read by pytest itself (whichever of
+    pyproject.toml, pytest.ini, tox.ini or setup.cfg holds its settings)."""
+    from _pytest.config import _prepareconfig  # pytest's own parsing, as pytest.main's
+
+    kata = Path(kata)
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            # --capture=no: nothing is run, and pytest must not take this
+            # process's output away (its capture ends only with a configured run).
+            config = _prepareconfig([*BASE_ARGS, "--capture=no", "--rootdir", str(kata),
+                                     str(kata / "tests")])
+    except Exception as exc:  # noqa: BLE001 - a UsageError, a TOML error...: said, not raised
+        raise ConfigurationError(f"pytest could not read the kata's configuration: {exc}") from None
+    try:
+        return Path(config.rootpath), config.inipath, str(config.getini("gradkata_impl") or "")
+    finally:
+        config._ensure_unconfigure()
+
+
 def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
-              extra: Sequence[str] = (), collect_only: bool = False) -> SuiteRun:
-    """Run the graded suite of ``kata`` (its pyproject.toml and tests/) on the
-    implementation in ``folder``, in this process; ``timeout`` is each test's limit
-    (None: the kata's own). What pytest prints is dropped; the results say it all."""
+              extra: Sequence[str] = (), collect_only: bool = False,
+              paths: Sequence[str] = (), inifile: Optional[str] = None) -> SuiteRun:
+    """Run the graded suite of ``kata`` (its tests/, or the test files ``paths``) on
+    the implementation in ``folder``, in this process, with the configuration file
+    ``inifile`` (by default the kata's pyproject.toml: nothing outside the kata is
+    read); ``timeout`` is each test's limit (None: the kata's own). What pytest
+    prints is dropped; the results say it all."""
     import pytest
 
     kata = Path(kata)
     collector = _Collector()
     started = time.monotonic()
     args = [
-        "-c", str(kata / "pyproject.toml"), "--rootdir", str(kata),
-        "-p", "no:cacheprovider", "-p", "no:terminal",
+        "-c", inifile or str(kata / "pyproject.toml"), "--rootdir", str(kata), *BASE_ARGS,
         f"--impl={folder}",
         *(["-o", f"timeout={timeout:g}"] if timeout is not None else []),
         *(["--collect-only"] if collect_only else []),
         *extra,
-        str(kata / "tests"),
+        *([str(kata / p) for p in paths] or [str(kata / "tests")]),
     ]
     sink = io.StringIO()
     error = ""
@@ -105,7 +156,7 @@ def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
     # 0 and 1 are "all passed" and "some failed"; anything else means pytest itself
     # did not finish (an internal error, an interruption, a usage error).
     if not error and code not in (0, 1):
-        tail = sink.getvalue().strip()[-2000:]
+        tail = "\n\n".join([*collector.errors, sink.getvalue().strip()]).strip()[-2000:]
         error = f"pytest ended with status {code}" + (f":\n{tail}" if tail else "")
     return SuiteRun(collector.results, time.monotonic() - started, error)
 
@@ -143,3 +194,270 @@ def silence_std_fds() -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
+
+
+# --------------------------------------------------------------------------
+# Judges: one fresh process per run of the suite
+
+_LENGTH = struct.Struct("!Q")
+EXIT_SECONDS = 2.0  # how long a judge that has answered may take to exit
+
+
+class Task(NamedTuple):
+    """What one judge is asked to do."""
+
+    kata: str  # the kata folder (class grading: its snapshot)
+    folder: str  # the implementation graded (for a judge that only collects: an empty one)
+    timeout: Optional[float]  # each test's limit; None: the kata's own
+    require_isolation: bool = False
+    collect_only: bool = False
+    paths: Tuple[str, ...] = ()  # the test files, relative to kata; none: all of tests/
+    cache_bytecode: bool = False  # keep the compiled tests and reference in the kata
+    inifile: Optional[str] = None  # pytest's configuration file; None: the kata's pyproject.toml
+
+
+def _judge(channel: Any, task: Task, forked: bool) -> None:
+    """A judge's whole life: run the suite once, send the results, exit."""
+    if hasattr(os, "setsid"):
+        os.setsid()  # a signal to this judge's process group reaches no other process
+    silence_std_fds()
+    # No .pyc (possibly stale) in a learner's folder: the sandbox's workers write none.
+    sys.dont_write_bytecode = True
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # for a fork server the sandbox starts
+    if forked:  # from the warm template (a fresh interpreter lets the sandbox start its own)
+        _start_worker_server()
+    # The judge itself compiles the kata's tests and reference: class grading's
+    # first judge caches them in the snapshot before it is sealed; the others
+    # keep what they compile to themselves. A learner's own kata keeps them.
+    sys.dont_write_bytecode = not (task.collect_only or task.cache_bytecode)
+    extra: List[str] = []
+    if task.require_isolation and "--require-isolation" in plugin_options():
+        extra.append("--require-isolation")
+    run = run_suite(Path(task.kata), Path(task.folder), timeout=task.timeout, extra=extra,
+                    collect_only=task.collect_only, paths=task.paths, inifile=task.inifile)
+    data = json.dumps({"results": [r.__dict__ for r in run.results],
+                       "seconds": run.seconds, "error": run.error}).encode()
+    channel.sendall(_LENGTH.pack(len(data)) + data)
+    channel.close()
+
+
+def _start_worker_server() -> None:
+    """Start the fork server that the sandbox starts its workers from, as a fork of
+    this judge now, while it holds libraries only (no test, no reference): no
+    interpreter to start and no numpy to import again, in every judge.
+
+    The server keeps only its own two file descriptors (and 0, 1, 2 on /dev/null),
+    so that no worker inherits this judge's channel to whoever started it."""
+    import socket
+    from multiprocessing import connection, forkserver, util
+
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(address)
+    if isinstance(address, str) and not address.startswith("\0"):
+        os.chmod(address, 0o600)
+    listener.listen()
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ours = sorted({listener.fileno(), alive_r})
+            os.closerange(3, ours[0])
+            os.closerange(ours[0] + 1, ours[1])
+            os.closerange(ours[1] + 1, 1 << 16)
+            # Every worker starts in a session of its own, so that a signal to its
+            # process group (kill(0, ...), all that a jailed worker can name)
+            # reaches no judge and no other worker.
+            util.register_after_fork(sys.modules[__name__], _own_session)
+            forkserver.main(listener.fileno(), alive_r, [])
+        finally:
+            os._exit(0)
+    os.close(alive_r)
+    listener.close()
+    server._forkserver_address = address
+    server._forkserver_alive_fd = alive_w
+    server._forkserver_pid = pid
+
+
+def _own_session(_: Any) -> None:
+    with contextlib.suppress(OSError):
+        os.setsid()
+
+
+FORK_SERVER = "forkserver"
+_contexts: Dict[bool, Any] = {}
+
+
+def can_fork() -> bool:
+    """Whether judges can be forked from a warm template here (not on Windows)."""
+    return FORK_SERVER in multiprocessing.get_all_start_methods()
+
+
+def judge_context(warm: bool = True) -> Any:
+    """Where judges come from: a fork server with what every judge needs imported
+    once (``warm``, where fork exists), else a fresh interpreter each."""
+    warm = warm and can_fork()
+    if warm not in _contexts:
+        if warm:
+            context = multiprocessing.get_context(FORK_SERVER)
+            context.set_forkserver_preload([*WARM_MODULES, "gradkata._judge_template"])
+        else:
+            context = multiprocessing.get_context("spawn")
+        _contexts[warm] = context
+    return _contexts[warm]
+
+
+class Judge:
+    """One judge at work, and what it has sent so far."""
+
+    def __init__(self, task: Task, seconds: float, warm: bool = True) -> None:
+        import socket
+
+        context = judge_context(warm)
+        forked = context.get_start_method() == FORK_SERVER
+        ours, theirs = socket.socketpair()
+        self.process = context.Process(target=_judge, args=(theirs, task, forked), daemon=False)
+        # Without a __main__ of its own, multiprocessing does not re-run the
+        # command's main script in the judge (the sandbox does the same).
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            self.process.start()
+        finally:
+            sys.modules["__main__"] = main
+        theirs.close()
+        ours.setblocking(False)
+        self.channel = ours
+        self.received = b""
+        self.started = time.monotonic()
+        self.deadline = self.started + seconds
+
+    def read(self) -> None:
+        """Take what the judge has sent, without waiting."""
+        while True:
+            try:
+                chunk = self.channel.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return
+            self.received += chunk
+
+    def message(self) -> Optional[Dict[str, Any]]:
+        if len(self.received) < _LENGTH.size:
+            return None
+        (length,) = _LENGTH.unpack_from(self.received)
+        body = self.received[_LENGTH.size:]
+        if len(body) < length:
+            return None
+        data: Dict[str, Any] = json.loads(body[:length].decode())
+        return data
+
+    def death(self) -> str:
+        """Why the judge ended without results."""
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                return f"the judge was killed ({signal.Signals(-code).name})"
+            except ValueError:
+                return f"the judge was killed (signal {-code})"
+        return f"the judge ended (status {code}) without results"
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            kill_tree(self.process.pid)
+            self.process.join(5)
+        self.channel.close()
+
+
+def suite_run(data: Dict[str, Any]) -> SuiteRun:
+    """A judge's message as the run it describes."""
+    return SuiteRun([scoring.TestResult(**r) for r in data["results"]],
+                    float(data["seconds"]), str(data["error"]))
+
+
+class JudgeFailed(Exception):
+    """A judge ended, or ran past its time (``timed_out``), without results."""
+
+    def __init__(self, why: str, timed_out: bool = False) -> None:
+        super().__init__(why)
+        self.timed_out = timed_out
+
+
+def judge(task: Task, seconds: float, warm: bool = True) -> SuiteRun:
+    """Run ``task`` in one fresh judge and wait for its results, at most ``seconds``
+    (then :class:`JudgeFailed`). A KeyboardInterrupt meanwhile stops the judge and
+    everything it started, and is raised again."""
+    from multiprocessing.connection import wait
+
+    running = Judge(task, seconds, warm)
+    try:
+        while True:
+            wait([running.process.sentinel, running.channel],
+                 timeout=max(0.0, running.deadline - time.monotonic()))
+            running.read()
+            data = running.message()
+            if data is not None:
+                running.process.join(EXIT_SECONDS)  # it has answered: let it end on its own
+                return suite_run(data)
+            if not running.process.is_alive():
+                running.read()  # the last bytes, sent just before it ended
+                data = running.message()
+                if data is None:
+                    raise JudgeFailed(running.death())
+                return suite_run(data)
+            if time.monotonic() > running.deadline:
+                raise JudgeFailed(f"the judge was still running after {seconds:g} s",
+                                  timed_out=True)
+    finally:
+        running.stop()  # and whatever it started that is still there
+
+
+# --------------------------------------------------------------------------
+# Processes: finding and ending what a judge left
+
+
+def _parents() -> Dict[int, int]:
+    """Every visible process's parent, from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue  # it ended meanwhile
+        # "pid (name) state ppid ...": the name may hold spaces and parentheses
+        fields = data[data.rfind(b")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> List[int]:
+    """The processes below ``pid`` (children, theirs, ...), as /proc shows them now."""
+    children: Dict[int, List[int]] = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
+    found, stack = [], list(children.get(pid, ()))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(children.get(child, ()))
+    return found
+
+
+def kill(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def kill_tree(pid: int) -> None:
+    """Kill ``pid`` and everything below it (descendants first, so none is missed
+    by being adopted elsewhere meanwhile)."""
+    for child in descendants(pid):
+        kill(child)
+    kill(pid)

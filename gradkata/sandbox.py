@@ -43,6 +43,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Type
 import numpy as np
 
 from . import jail
+from .output import OUTPUT_LIMIT, cut
 from .probes import Probe
 
 try:
@@ -50,7 +51,6 @@ try:
 except ImportError:  # not Unix: no memory limit, the time limit still holds
     resource = None  # type: ignore[assignment]
 
-OUTPUT_LIMIT = 4000  # characters of learner output kept per call
 MEMORY_HEADROOM = 2 * 1024**3  # bytes a worker may allocate beyond its start-up size
 IMPORT_SECONDS = 10.0  # how long importing a learner module may take
 DEFAULT_CALL_SECONDS = 10.0  # limit for a call made outside a timed test
@@ -91,6 +91,10 @@ class NotStarted(LearnerAbort):
     """The function still raises NotImplementedError, or its module is missing."""
 
     status = "not started"
+
+    def __init__(self, message: str, function: str = "") -> None:
+        super().__init__(message)
+        self.function = function  # the function to write ("" when the module is missing)
 
 
 class LearnerTimeout(LearnerAbort):
@@ -1017,7 +1021,7 @@ class Sandbox:
         if isinstance(message, Missing):
             raise NotStarted(
                 f"{self.module}.py has no function {name}: put back its definition "
-                f"(`gradkata reset {self.module}` restores the original file)"
+                f"(`gradkata reset {self.module}` restores the original file)", name
             )
         if not isinstance(message, (Return, Raise, Unsendable, EachResults, ChainResults)):
             self.close()
@@ -1032,7 +1036,7 @@ class Sandbox:
         """What the judge raises when the learner's function raised."""
         if info.not_implemented:
             return NotStarted(f"{self.module}.{name} is not written yet (it raises "
-                              "NotImplementedError): not started")
+                              "NotImplementedError): not started", name)
         return LearnerError(f"{_opening(doing)} raised {info.exc_type}:\n{info.text}",
                             info.exc_type)
 
@@ -1044,6 +1048,4 @@ class Sandbox:
         """What the learner's code printed since the last take, cut to a few KB."""
         text = "\n".join(self.output)
         self.output = []
-        if len(text) > OUTPUT_LIMIT:
-            text = text[:OUTPUT_LIMIT] + f"\n... ({len(text) - OUTPUT_LIMIT} more characters cut)"
-        return text
+        return cut(text)

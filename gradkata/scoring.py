@@ -6,18 +6,49 @@ passed, nothing otherwise, and the total is the sum of the tests' scores.
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
 from .catalog import EXERCISES
-
-OUTPUT_LIMIT = 4000  # characters of a test's message kept in results.json
+from .output import cut
 
 # Who sees a test's result on Gradescope (their autograder specification):
 # ``hidden`` never the student, ``after_due_date`` / ``after_published`` the
 # student later, ``visible`` (the default) at once. The plugin's marker sets it.
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+
+class _Text(str, enum.Enum):
+    """An enum whose members are their strings: equal to them, printed and written
+    to JSON as them (the values of results files stay the words they always were)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Status(_Text):
+    """A graded test's outcome."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_STARTED = "not started"  # the learner's function still raises NotImplementedError
+    SKIPPED = "skipped"
+    NOT_RUN = "not run"
+    GRADER_ERROR = "grader error"  # the grader could not run the learner's code
+
+
+class State(_Text):
+    """An exercise's standing, from its tests' outcomes."""
+
+    DONE = "done"
+    IN_PROGRESS = "in progress"
+    NOT_STARTED = "not started"
+    NO_TESTS = "no tests"
 
 
 @dataclass
@@ -28,15 +59,19 @@ class TestResult:
     name: str
     exercise: str
     points: float
-    status: str = "not run"  # passed | failed | not started | skipped | not run
+    status: Status = Status.NOT_RUN
     message: str = ""
     output: str = ""  # what the learner's code printed
     duration: float = 0.0
     visibility: str = "visible"  # one of VISIBILITIES
+    function: str = ""  # not started: the learner's function it needs written, when known
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # read back from JSON: a string
 
     @property
     def earned(self) -> float:
-        return self.points if self.status == "passed" else 0.0
+        return self.points if self.status == Status.PASSED else 0.0
 
 
 @dataclass
@@ -58,14 +93,14 @@ class ExerciseScore:
         return self.passed + self.failed + self.not_started + self.other
 
     @property
-    def state(self) -> str:
+    def state(self) -> State:
         if self.tests == 0:
-            return "no tests"
+            return State.NO_TESTS
         if self.passed == self.tests:
-            return "done"
+            return State.DONE
         if self.not_started == self.tests:
-            return "not started"
-        return "in progress"
+            return State.NOT_STARTED
+        return State.IN_PROGRESS
 
 
 def by_exercise(results: Iterable[TestResult]) -> List[ExerciseScore]:
@@ -77,17 +112,17 @@ def by_exercise(results: Iterable[TestResult]) -> List[ExerciseScore]:
         row = rows.setdefault(r.exercise, ExerciseScore(len(rows) + 1, r.exercise))
         row.possible += r.points
         row.earned += r.earned
-        if r.status == "passed":
+        if r.status == Status.PASSED:
             row.passed += 1
         else:
-            if r.status == "failed":
+            if r.status == Status.FAILED:
                 row.failed += 1
-            elif r.status == "not started":
+            elif r.status == Status.NOT_STARTED:
                 row.not_started += 1
             else:
                 row.other += 1
-            if row.first_problem is None or (r.status == "failed"
-                                             and row.first_problem.status != "failed"):
+            if row.first_problem is None or (r.status == Status.FAILED
+                                             and row.first_problem.status != Status.FAILED):
                 row.first_problem = r
     return [row for row in rows.values() if row.tests]
 
@@ -124,7 +159,7 @@ def next_step(rows: List[ExerciseScore], folder_label: str) -> str:
         problem = row.first_problem
         if problem is None:
             continue
-        if problem.status == "not started":
+        if problem.status == Status.NOT_STARTED:
             first_line = problem.message.splitlines()[0] if problem.message else ""
             return (f"Next: {row.name} ({folder_label}{row.name}.py). {first_line.rstrip('.')}. "
                     f"For a hint: gradkata hint {row.name}").strip()
@@ -137,12 +172,6 @@ def next_step(rows: List[ExerciseScore], folder_label: str) -> str:
 # Gradescope
 
 
-def _cut(text: str, limit: int = OUTPUT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
-
-
 def _exercise_number(name: str) -> int:
     return next((e.number for e in EXERCISES if e.name == name), 0)
 
@@ -153,7 +182,7 @@ def hidden_message(r: TestResult) -> str:
     Hidden tests hold what an instructor keeps secret (private inputs and expected
     values): no message, and nothing the learner's code printed (it could echo the
     inputs)."""
-    if r.status == "passed":
+    if r.status == Status.PASSED:
         return ""
     return f"A hidden test of exercise {_exercise_number(r.exercise)} ({r.exercise}) failed."
 
@@ -162,12 +191,12 @@ def _test_output(r: TestResult) -> str:
     """What a test's entry in results.json says below its name."""
     if r.visibility == "hidden":
         return hidden_message(r)
-    output = r.message if r.status != "passed" else ""
-    if r.status == "not started":
+    output = r.message if r.status != Status.PASSED else ""
+    if r.status == Status.NOT_STARTED:
         output = output or "not started"
     if r.output:
         output += "\n\nWhat your code printed:\n" + r.output
-    return _cut(output.strip())
+    return cut(output.strip())
 
 
 def gradescope_results(results: List[TestResult], execution_time: float,
@@ -193,7 +222,7 @@ def gradescope_results(results: List[TestResult], execution_time: float,
             "number": f"{_exercise_number(r.exercise)}.{seen[r.exercise]}",
             "score": r.earned,
             "max_score": r.points,
-            "status": "passed" if r.status == "passed" else "failed",
+            "status": "passed" if r.status == Status.PASSED else "failed",
             "output": _test_output(r),
             "visibility": r.visibility,
             "tags": [r.exercise],

@@ -226,7 +226,7 @@ def test_no_stub_has_more_than_three_comment_lines_or_names_a_numpy_call(name):
     for function, comments in stub_comments(name):
         assert 1 <= len(comments) <= 3, (
             f"exercises/{name}.py: {function} has {len(comments)} comment lines; a stub says "
-            "what to achieve in at most 3 (the steps belong in gradkata/hints.toml)")
+            "what to achieve in at most 3 (the steps belong in gradkata/kata.toml)")
         for number, text in comments:
             named = numpy_words(text)
             assert not named, (
@@ -248,7 +248,7 @@ def test_the_code_check_catches_code():
 @pytest.mark.parametrize("name", NAMES)
 def test_every_exercise_has_four_tiers_of_hints_and_the_first_names_no_code(name):
     given = hints.load().get(name, [])
-    assert len(given) >= 4, (f"{name} has {len(given)} hints in gradkata/hints.toml; it needs "
+    assert len(given) >= 4, (f"{name} has {len(given)} hints in gradkata/kata.toml; it needs "
                              "four tiers: the idea, the formula, the numpy tools, near-code")
     found = CODE.search(given[0])
     assert found is None, (f"{name}'s first hint should give the idea in words, but it has "
@@ -296,9 +296,9 @@ def learner_text() -> Iterator[Tuple[str, str, re.Pattern[str]]]:
                 yield f"{folder}/{where} (docstring)", doc, ANY_SEED
     for name, given in hints.load().items():
         for i, hint in enumerate(given, 1):
-            yield f"gradkata/hints.toml [{name}] hint {i}", hint, ANY_SEED
+            yield f"gradkata/kata.toml ({name}) hint {i}", hint, ANY_SEED
     for exercise in catalog.EXERCISES:
-        yield f"gradkata/catalog.py ({exercise.name})", f"{exercise.title} {exercise.seed}", \
+        yield f"gradkata/kata.toml ({exercise.name})", f"{exercise.title} {exercise.seed}", \
             ANY_SEED
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     yield "README.md", readme, CITATION

@@ -705,8 +705,17 @@ def test_the_project_and_the_graded_folder_are_found_as_the_plugin_finds_them(ka
     with pytest.raises(progress.BadImpl, match="--impl names 'absent'"):
         progress.resolve_impl("absent", kata)
     monkeypatch.delenv("GRADKATA_IMPL")
-    (kata / "pyproject.toml").write_text("not [valid toml")
+    # pytest reads the ini value, from whichever configuration file it finds.
+    (kata / "pytest.ini").write_text("[pytest]\ngradkata_impl = mine\n")
+    impl = progress.resolve_impl(None, kata)
+    assert (impl.folder, impl.source) == (mine.resolve(), "the ini value gradkata_impl")
+    assert impl.inifile == str(kata / "pytest.ini")
+    (kata / "pytest.ini").write_text("[pytest]\n")
     assert progress.resolve_impl(None, kata).source == "the default"
+    (kata / "pytest.ini").unlink()
+    (kata / "pyproject.toml").write_text("not [valid toml")
+    with pytest.raises(progress.BadImpl, match="pytest could not read the kata's configuration"):
+        progress.resolve_impl(None, kata)
 
 
 def test_a_run_that_cannot_grade_says_why(kata, monkeypatch):
@@ -716,9 +725,56 @@ def test_a_run_that_cannot_grade_says_why(kata, monkeypatch):
     (kata / "tests" / "test_single_neuron.py").write_text("def test_(:\n")
     broken = progress.run_suite(kata, impl, ["single_neuron"])
     assert broken.problem is not None and "could not run" in broken.problem
+    assert "SyntaxError" in broken.problem  # why the file could not be collected
     monkeypatch.setattr(progress, "OVERALL_SECONDS", 0.05)
     late = progress.run_suite(kata, impl, ["single_neuron"])
     assert late.problem is not None and "still running after" in late.problem
+
+
+def test_a_save_grades_again_the_saved_exercise_and_those_that_import_it(tmp_path):
+    for name in catalog.NAMES:
+        (tmp_path / f"{name}.py").write_text("x = 1\n")
+    (tmp_path / "vectorized.py").write_text("from single_neuron import x\n")
+    (tmp_path / "learning_rate.py").write_text("from . import vectorized\n")
+    (tmp_path / "gradient_check.py").write_text("def broken(:\n")  # read, never run
+    saved = [tmp_path / "single_neuron.py"]
+    assert progress.affected_exercises(tmp_path, saved) == [
+        "single_neuron", "vectorized", "learning_rate"]
+    assert progress.affected_exercises(tmp_path, [tmp_path / "loop_gradients.py"]) == [
+        "loop_gradients"]
+    # A helper module may be used by any exercise: everything is graded again.
+    assert progress.affected_exercises(tmp_path, [tmp_path / "helpers.py"]) is None
+
+
+def test_a_partial_check_keeps_the_other_exercises_results(kata):
+    impl = progress.resolve_impl("exercises", kata)
+
+    def result(exercise: str, status: str) -> scoring.TestResult:
+        return scoring.TestResult(f"tests/test_{exercise}.py::t", "t", exercise, 1.0, status)
+
+    before = progress.Run(impl, list(catalog.NAMES), [result("single_neuron", "failed"),
+                                                       result("vectorized", "passed")])
+    fresh = progress.Run(impl, ["single_neuron"], [result("single_neuron", "passed")])
+    after = before.updated(fresh)
+    assert after.names == list(catalog.NAMES)
+    assert [(r.exercise, r.status) for r in after.results] == [("vectorized", "passed"),
+                                                               ("single_neuron", "passed")]
+
+
+def test_without_fork_a_warm_check_runs_in_a_fresh_interpreter_with_the_same_results(
+        tmp_path, monkeypatch):
+    from gradkata import runner
+
+    project = make_project(tmp_path, graded=["single_neuron"])
+    impl = progress.resolve_impl("exercises", project)
+    forked = progress.run_suite(project, impl, ["single_neuron"], warm=True)
+    monkeypatch.setattr(runner, "can_fork", lambda: False)
+    monkeypatch.setattr(runner, "_contexts", {})
+    spawned = progress.run_suite(project, impl, ["single_neuron"], warm=True)
+    assert runner._contexts[False].get_start_method() == "spawn"
+    assert forked.ok and spawned.ok and forked.results
+    assert ([(r.nodeid, r.status, r.message) for r in forked.results]
+            == [(r.nodeid, r.status, r.message) for r in spawned.results])
 
 
 # --------------------------------------------------------------------------

@@ -120,6 +120,32 @@ def _python_the_user_can_read(user):
                 f"(tried {', '.join(map(str, candidates))})")
 
 
+def _copy_runtime_distributions(site):
+    """Copy the installed distributions gradkata needs at run time (its requirements,
+    followed through theirs) into ``site``."""
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+
+    seen, todo = {"gradkata"}, [Requirement(r) for r in metadata.requires("gradkata") or []]
+    while todo:
+        requirement = todo.pop()
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = requirement.name.lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        distribution = metadata.distribution(requirement.name)
+        todo += [Requirement(r) for r in distribution.requires or []]
+        for file in distribution.files or []:
+            source = Path(str(distribution.locate_file(file)))
+            target = site / file
+            if source.is_file() and not str(file).startswith(".."):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+
+
 @pytest.fixture(scope="module")
 def layout(student):
     """The bundle unpacked, with a private test, and the venv setup.sh would make."""
@@ -150,6 +176,11 @@ def layout(student):
              "--ignore-installed", str(source)],
             capture_output=True, text=True, timeout=300)
         assert install.returncode == 0, install.stdout + install.stderr
+        # The test environment itself may be closed to other users (tox keeps .tox
+        # private): the venv gets its own copy of what the kata runs on, as setup.sh's
+        # pip would install it, and the .pth that lent pip goes.
+        (site / "test-environment.pth").unlink()
+        _copy_runtime_distributions(site)
         probe = _run_as(student, [str(venv / "bin" / "python"), "-I", "-c",
                                   "import numpy, gradkata.sandbox"], cwd="/")
         if probe.returncode != 0:

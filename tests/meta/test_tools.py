@@ -214,6 +214,61 @@ def test_not_graded_here(reference):
     assert "4/5" in result.stdout.str()
 
 
+def test_a_graded_test_stopped_by_pytest_timeout_says_so_in_the_learner_s_words(pytester):
+    (pytester.path / "solutions").mkdir()
+    (pytester.path / "solutions" / "single_neuron.py").write_text("def y_hat():\n    return 1\n")
+    (pytester.path / "exercises").mkdir()
+    (pytester.path / "exercises" / "single_neuron.py").write_text("def y_hat():\n    return 1\n")
+    pytester.makeini("[pytest]\ngradkata_impl = exercises\n")
+    pytester.makepyfile(test_single_neuron="""
+import time
+
+def test_y_hat(learner):
+    assert learner.y_hat() == 1
+    time.sleep(30)  # in the judge, where only pytest-timeout's alarm stops it
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "timeout=1")
+    out = result.stdout.str()
+    assert "This test ran past its time limit and was stopped" in out, out
+    assert "from pytest-timeout" not in out
+
+
+def test_impl_outside_the_kata_gets_the_advice_that_fits_how_it_was_written(pytester, tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    joined = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--impl={folder}")
+    assert joined.ret == pytest.ExitCode.USAGE_ERROR
+    said = joined.stderr.str()
+    assert "Run pytest from the kata's folder" in said and "Join them with '='" not in said
+    apart = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--impl", str(folder))
+    assert apart.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Join them with '='" in apart.stderr.str()
+
+
+def test_statuses_are_an_enum_written_to_json_as_the_words_they_always_were():
+    from gradkata.scoring import Status, TestResult
+
+    result = TestResult("t::a", "a", "single_neuron", 2.0, Status.NOT_STARTED,
+                        function="y_hat")
+    text = json.dumps(scoring.raw([result]))
+    assert '"status": "not started"' in text and '"function": "y_hat"' in text
+    back = scoring.results_from_json(json.loads(text))[0]
+    assert back.status is Status.NOT_STARTED and back.function == "y_hat"
+    assert f"{back.status}" == "not started" and back.earned == 0.0
+    with pytest.raises(ValueError):
+        TestResult("t::b", "b", "single_neuron", 1.0, "finished")  # no such status
+
+
+def test_pytest_timeout_s_message_is_recognised_from_its_exported_template():
+    from pytest_timeout import PYTEST_FAILURE_MESSAGE
+
+    from gradkata import plugin
+
+    assert plugin._is_pytest_timeout(PYTEST_FAILURE_MESSAGE % 2.5)
+    assert not plugin._is_pytest_timeout("Timeout: the learner's own message")
+    assert not plugin._is_pytest_timeout(PYTEST_FAILURE_MESSAGE.replace("%s", ""))
+
+
 # A judge stuck where pytest-timeout cannot reach it (here: reading a configuration
 # file that is a pipe nobody writes to) runs past a short deadline: it is stopped,
 # tried once more, and recorded as a timeout.

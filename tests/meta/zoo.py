@@ -163,8 +163,9 @@ def apply_edits(source: str, edits: Sequence[Tuple[str, str]]) -> str:
     return source
 
 
-def run(case: Case) -> Outcome:
-    """Grade the reference with ``case``'s edits applied, on its exercise's tests."""
+def run(case: Case, root: Path = ROOT) -> Outcome:
+    """Grade the reference with ``case``'s edits applied, on its exercise's tests in the kata
+    at ``root`` (this one, or a handout of it). Messages name the graded folder IMPL/."""
     outcome = Outcome(case)
     with tempfile.TemporaryDirectory() as tmp:
         for path in (ROOT / "solutions").glob("*.py"):
@@ -180,7 +181,7 @@ def run(case: Case) -> Outcome:
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", f"tests/test_{case.exercise}.py", "--impl", tmp,
              "-q", "-p", "no:cacheprovider", "--gradkata-raw", str(raw)],
-            cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+            cwd=root, capture_output=True, text=True, env=env, timeout=600)
         if not raw.exists():
             outcome.error = (f"pytest wrote no results (exit {proc.returncode}):\n"
                              f"{proc.stdout[-2000:]}")
@@ -188,7 +189,7 @@ def run(case: Case) -> Outcome:
         for item in json.loads(raw.read_text())["results"]:
             if item["status"] != "passed":
                 outcome.failed.append(item["name"])
-                outcome.messages.append(item["message"])
+                outcome.messages.append(item["message"].replace(tmp, "IMPL"))
     return outcome
 
 
