@@ -25,6 +25,7 @@ import ast
 import atexit
 import datetime
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -286,8 +287,39 @@ def cmd_check(args: argparse.Namespace) -> int:
     return show_check(run, named, root, style)
 
 
+DONE_FILE = "done.json"  # in hints.STATE_FOLDER: the exercises seen passing, per folder
+
+
+def just_done(run: progress.Run, root: Path) -> List[Exercise]:
+    """The exercises that pass now and did not at the last check of this folder (which is
+    remembered in .gradkata/done.json); the first check only remembers."""
+    path = root / hints.STATE_FOLDER / DONE_FILE
+    try:
+        seen = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        seen = None
+    if not isinstance(seen, dict):
+        seen = None
+    key = run.impl.label or "."
+    before = set(seen.get(key, [])) if seen is not None else None
+    now = {s.exercise.name for s in run.statuses() if s.done}
+    failing = {s.exercise.name for s in run.statuses() if s.score is not None and not s.done}
+    kept = ((before or set()) - failing) | now  # exercises this run did not grade keep theirs
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**(seen or {}), key: sorted(kept)}, indent=2),
+                        encoding="utf-8")
+    except OSError:
+        return []
+    if before is None:
+        return []
+    return [s.exercise for s in run.statuses() if s.exercise.name in now - before]
+
+
 def show_check(run: progress.Run, named: Optional[Exercise], root: Path, style: Style,
                total: bool = True) -> int:
+    for exercise in just_done(run, root):
+        say(style.green(f"Exercise {exercise.number} done: {exercise.name} passes every test."))
     if named is not None:
         code = show_exercise(run, run.status(named.name), root, style)
         if code == 0:
@@ -412,6 +444,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
 # plot
 
 
+def positive_rate(text: str) -> float:
+    """A learning rate from the command line: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a learning rate must be above 0, not {text}")
+    return value
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     exercise = find_exercise(args.exercise) if getattr(args, "exercise", None) else None
     from . import plots  # numpy and the sandbox: only when plotting
@@ -442,11 +485,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                 plots.LEARNING_RATE_FIGSIZE, out, "gradkata-learning-rate.png")
         else:
             assert exercise is not None
-            setup = plots.LOSS_SETUPS[exercise.name]()
+            setup = plots.loss_setup(exercise.name, args.lr)
             module, function = exercise.name, setup.function
             say(f"Running your {module}.{function} ({impl.label}{module}.py) for "
-                f"{setup.epochs} epochs ...")
-            curve = plots.loss_curve(impl.folder, root, exercise.name)
+                f"{setup.epochs} epochs at learning rate {setup.lr:g} ...")
+            curve = plots.loss_curve(impl.folder, root, exercise.name, args.lr)
             say(f"  loss {curve.losses[0]:.6g} at the start, {curve.losses[-1]:.6g} after "
                 f"epoch {len(curve.losses) - 1}; least-squares optimum {curve.optimum:.6g}")
             if curve.diverged_at is not None:
@@ -736,6 +779,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "against the least-squares optimum")
     loss.add_argument("exercise", metavar="EXERCISE",
                       help="single_neuron, loop_gradients, vectorized or numeric_gradients")
+    loss.add_argument("--lr", type=positive_rate, metavar="RATE",
+                      help="the learning rate (default: the exercise's own, as in its story)")
     for f in (lr, loss):
         add_impl(f, argparse.SUPPRESS)
         f.add_argument("--out", metavar="FILE.png",

@@ -122,9 +122,9 @@ class LearnerFunction:
                 raise Mistake(
                     f"Called {self.last_call}.\nAfterwards the caller's `{label}` was "
                     f"different: {change}. Your function changed its input in place. Work on "
-                    "a copy (np.copy, or copy.deepcopy as seed 000 does) or build new arrays "
-                    "(w - lr * g rather than w -= lr * g); if you perturb an element on "
-                    "purpose, put the saved value back afterwards."
+                    "a copy, or build new arrays rather than updating the caller's in place; "
+                    "if you perturb an element on purpose, put the saved value back "
+                    "afterwards, even when the call you make in between raises."
                 )
 
 

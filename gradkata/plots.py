@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -133,14 +133,40 @@ def frozen_epoch(history: Sequence[float]) -> Optional[int]:
     return first
 
 
+def critical_rate() -> float:
+    """2 / lambda_max of the MSE's Hessian (2/N) A^T A for y = 3x with A = [x, 1]: above
+    it gradient descent diverges, between half of it and it the weight oscillates."""
+    a = np.hstack([np.array(SEED_001_X, dtype=float), np.ones((len(SEED_001_X), 1))])
+    return float(2 / np.linalg.eigvalsh(2 / len(a) * a.T @ a)[-1])
+
+
+OPTIMUM_W = 3.0  # y = 3x exactly: the fit has W = 3, b = 0
+ZOOM_EPOCHS = 40  # the oscillation at lr 0.1 dies out within these
+
+
 def draw_learning_rate(fig: Any, histories: Dict[float, List[float]]) -> None:
     axes = fig.subplots(len(histories), 1)
+    critical = critical_rate()
     for ax, (lr, history) in zip(np.atleast_1d(axes), histories.items()):
         epochs = range(1, len(history) + 1)
         ax.plot(epochs, history)
-        ax.set_title(f"Weight value over increasing epochs when learning rate is {lr:g}")
+        side = ("at most half the critical rate" if lr <= critical / 2 else
+                "between half the critical rate and the critical rate" if lr < critical else
+                "above the critical rate")
+        ax.set_title(f"Weight over the epochs at learning rate {lr:g}\n({side} "
+                     f"2/lambda_max = {critical:.3g})", fontsize=10)
         ax.set_xlabel("Epochs")
         ax.set_ylabel("Weight value")
+        if all(abs(v) < 1e6 for v in history):  # beside a blow-up the line would be flat at 0
+            ax.axhline(OPTIMUM_W, linestyle="--", color="tab:gray", label="optimum W = 3")
+        if critical / 2 < lr < critical and len(history) > ZOOM_EPOCHS:
+            zoom = ax.inset_axes((0.42, 0.5, 0.55, 0.42))
+            zoom.plot(range(1, ZOOM_EPOCHS + 1), history[:ZOOM_EPOCHS], marker=".")
+            zoom.axhline(OPTIMUM_W, linestyle="--", color="tab:gray")
+            zoom.set_title(f"the first {ZOOM_EPOCHS} epochs", fontsize=8)
+            zoom.tick_params(labelsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right")
         frozen = frozen_epoch(history)
         if frozen is not None:
             ax.plot([frozen], [history[frozen - 1]], "o", color="tab:red", label="frozen")
@@ -177,7 +203,7 @@ class LossSetup:
     epochs: int
     loss_label: str
     start: Callable[[], Any]  # the starting parameters
-    step: Callable[[Any, Any], Any]  # (learner function, parameters) -> parameters
+    step: Callable[[Any, Any, float], Any]  # (learner function, parameters, lr) -> parameters
     loss: Callable[[Any], float]  # parameters -> loss, computed here
     optimum: Callable[[], float]  # the least-squares optimum's loss
 
@@ -193,8 +219,8 @@ def _single_neuron() -> LossSetup:
     # Seed 003's sample and starting weights, alpha 0.1.
     x1, x2, y = 2.0, -1.0, 1.0
 
-    def step(f: Any, w: np.ndarray) -> np.ndarray:
-        got = _call(f, x1, x2, y, w, 1, 0.1)  # one epoch at a time
+    def step(f: Any, w: np.ndarray, lr: float) -> np.ndarray:
+        got = _call(f, x1, x2, y, w, 1, lr)  # one epoch at a time
         try:
             arr: Optional[np.ndarray] = np.asarray(got, dtype=float)
         except (TypeError, ValueError):  # strings, ragged lists, ...
@@ -219,8 +245,8 @@ def _loop_gradients() -> LossSetup:
     x = rng.random(n)
     y = rng.random() * x + rng.random()
 
-    def step(f: Any, wb: Tuple[float, float]) -> Tuple[float, float]:
-        got = _call(f, x.copy(), y.copy(), wb[0], wb[1], 0.01, n)
+    def step(f: Any, wb: Tuple[float, float], lr: float) -> Tuple[float, float]:
+        got = _call(f, x.copy(), y.copy(), wb[0], wb[1], lr, n)
         w, b = _weights_pair(f, got, [(1,), (1,)], "the pair (w_next, b_next) of two numbers")
         return float(w.reshape(-1)[0]), float(b.reshape(-1)[0])
 
@@ -241,10 +267,11 @@ def _vectorized() -> LossSetup:
     y = x @ w_true + b_true + 0.05 * rng.standard_normal((10, 1))
     w0, b0 = rng.random((5, 1)), rng.random((1, 1))
 
-    def step(f: Any, wb: Tuple[np.ndarray, np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    def step(f: Any, wb: Tuple[np.ndarray, np.ndarray],
+             lr: float) -> Tuple[np.ndarray, np.ndarray]:
         w, b = wb
         y_hat = x @ w + b  # the forward pass is computed here: only backward is plotted
-        got = _call(f, y.copy(), y_hat, w.copy(), b.copy(), x.copy(), 0.01)
+        got = _call(f, y.copy(), y_hat, w.copy(), b.copy(), x.copy(), lr)
         w_next, b_next = _weights_pair(f, got, [(5, 1), (1, 1)],
                                        "(w_next, b_next) with shapes (5, 1) and (1, 1)")
         return w_next.reshape(5, 1), b_next.reshape(1, 1)
@@ -263,8 +290,8 @@ def _numeric_gradients() -> LossSetup:
     x = np.array(SEED_001_X, dtype=float)
     y = np.array(SEED_001_Y, dtype=float)
 
-    def step(f: Any, weights: Any) -> Any:
-        got = _call(f, SEED_001_X, SEED_001_Y, weights, 0.01)
+    def step(f: Any, weights: Any, lr: float) -> Any:
+        got = _call(f, SEED_001_X, SEED_001_Y, weights, lr)
         _weights_pair(f, got, [(1, 1), (1, 1)], "the list [W, b] of two arrays of shape (1, 1)")
         return got
 
@@ -303,7 +330,7 @@ def train(setup: LossSetup, function: Any) -> LossCurve:
     losses = [setup.loss(params)]
     diverged = None
     for epoch in range(1, setup.epochs + 1):
-        params = setup.step(function, params)
+        params = setup.step(function, params, setup.lr)
         value = setup.loss(params)
         losses.append(value)
         if not np.isfinite(value) or value > 1e12 * max(losses[0], 1e-12):
@@ -312,9 +339,16 @@ def train(setup: LossSetup, function: Any) -> LossCurve:
     return LossCurve(setup, losses, setup.optimum(), diverged)
 
 
-def loss_curve(folder: Path, root: Path, exercise: str) -> LossCurve:
-    """The loss curve of the learner's step function for ``exercise``, run in the sandbox."""
+def loss_setup(exercise: str, lr: Optional[float] = None) -> LossSetup:
+    """``exercise``'s training run, at its own learning rate or at ``lr``."""
     setup = LOSS_SETUPS[exercise]()
+    return setup if lr is None else replace(setup, lr=float(lr))
+
+
+def loss_curve(folder: Path, root: Path, exercise: str,
+               lr: Optional[float] = None) -> LossCurve:
+    """The loss curve of the learner's step function for ``exercise``, run in the sandbox."""
+    setup = loss_setup(exercise, lr)
     learner = LearnerModule(str(folder), exercise, _reference(root, exercise))
     try:
         return train(setup, getattr(learner, setup.function))
@@ -322,17 +356,31 @@ def loss_curve(folder: Path, root: Path, exercise: str) -> LossCurve:
         learner.close()
 
 
+def log_scale(values: Sequence[float]) -> bool:
+    """Whether the positive finite values span more than two orders of magnitude: on a
+    linear axis everything past the first epochs would look like 0."""
+    arr = np.asarray(values, dtype=float)
+    positive = arr[np.isfinite(arr) & (arr > 0)]
+    return positive.size > 1 and float(positive.max()) > 100 * float(positive.min())
+
+
 def draw_loss(fig: Any, curve: LossCurve) -> None:
     s = curve.setup
     ax = fig.subplots()
     ax.plot(range(len(curve.losses)), curve.losses, label=f"your {s.exercise}.{s.function}")
-    ax.axhline(curve.optimum, linestyle="--", color="tab:gray",
-               label=f"least-squares optimum (loss {curve.optimum:.3g})")
-    ax.set_title(f"Loss over increasing epochs with your {s.function} "
-                 f"(learning rate {s.lr:g}, {s.data})")
+    log = log_scale(curve.losses)
+    lowest = min((v for v in curve.losses if np.isfinite(v) and v > 0), default=0.0)
+    if not log or curve.optimum >= lowest / 100:
+        ax.axhline(curve.optimum, linestyle="--", color="tab:gray",
+                   label=f"least-squares optimum (loss {curve.optimum:.3g})")
+    else:  # far below the curve (or 0): a line there would squash the curve into the top
+        ax.plot([], [], " ", label=f"least-squares optimum: loss {curve.optimum:.3g}, "
+                                   "below this axis")
+    ax.set_title(f"Loss over the epochs with your {s.function}\n"
+                 f"(learning rate {s.lr:g}, {s.data})", fontsize=10)
     ax.set_xlabel("Epochs")
     ax.set_ylabel(s.loss_label)
-    if curve.diverged_at is not None:
+    if log or curve.diverged_at is not None:
         ax.set_yscale("log")
     ax.legend()
     fig.tight_layout()

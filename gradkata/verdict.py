@@ -113,13 +113,14 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
                 "(w - learning_rate * gradient) and returned?" if step
                 else "Your answer is 0 where the expected value is not.")
     if _near(c, 2.0):
-        return (f"Your {noun} is exactly twice the expected one: a stray factor 2 "
-                "(2/N where 1/N belongs, or the 2 from differentiating a square that the "
-                "loss already halves).")
+        return (f"Your {noun} is exactly twice the expected one: a stray factor 2. Possible "
+                "causes: 2/N where 1/N belongs, the 2 from differentiating a square that the "
+                "loss already halves, or a division by h where 2h belongs.")
     if _near(c, 0.5):
-        return (f"Your {noun} is exactly half the expected one: a missing factor 2 "
-                "(the derivative of (y_hat - y)**2 is 2 * (y_hat - y)), or a division by "
-                "2h that should be by h.")
+        return (f"Your {noun} is exactly half the expected one: a factor 2 is missing or "
+                "one division by 2 too many. Possible causes: the 2 from differentiating a "
+                "square left out, a division by 2N where N belongs, or by 2h where h "
+                "belongs.")
     if _near(c, -1.0):
         return (f"Your {noun} is the expected one with its sign flipped: check (y_hat - y) "
                 "against (y - y_hat)" + (", and that the step goes downhill: "
@@ -127,6 +128,9 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
     if step and lr is not None and lr != 1 and _near(c, 1.0 / lr):
         return ("Your step equals the gradient itself: the learning rate was not used. "
                 "The step is learning_rate * gradient.")
+    if step and lr is not None and lr != 1 and _near(c, -1.0 / lr):
+        return ("Your step is minus the expected one over the learning rate: what came back "
+                "looks like the gradient itself, not the parameters after the step.")
     if step and lr is not None and lr != 1 and _near(c, lr):
         return "Your step is multiplied by the learning rate twice."
     return (f"Your {noun} is exactly {c:.6g} times the expected one: a constant factor, "
@@ -136,7 +140,7 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
 def _known_ratio(c: float, lr: Optional[float], factors: Optional[Dict[float, str]]) -> bool:
     known = [0.0, 2.0, 0.5, -1.0, *(factors or {})]
     if lr is not None and lr not in (0, 1):
-        known += [1.0 / lr, lr]
+        known += [1.0 / lr, -1.0 / lr, lr]
     return any(_near(c, k) for k in known)
 
 
@@ -146,9 +150,9 @@ def _shape_note(got_shape: tuple, want_shape: tuple) -> str:
     if (len(got_shape) == len(want_shape) == 2 and want_shape[0] == 1 and got_shape[0] > 1
             and got_shape[1] == want_shape[1]):
         return (f" It has {got_shape[0]} rows where one was expected: was a sum over the "
-                "samples left out? Sum over axis 0 with keepdims=True.")
+                "samples left out? Sum over the samples' axis and keep it, with length 1.")
     if len(got_shape) == len(want_shape) and got_shape == tuple(reversed(want_shape)):
-        return " It looks transposed: check the order in a matrix product (x.T @ r, not r.T @ x)."
+        return " It looks transposed: check the order of the factors in a matrix product."
     try:
         both = np.broadcast_shapes(got_shape, want_shape)
     except ValueError:
@@ -252,6 +256,16 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         where = np.unravel_index(int(np.argmax(np.where(bad, np.abs(g - w), -1))), arr.shape)
         message += f" (the largest difference is at index {[int(i) for i in where]})"
     message += "."
+    if (arr.dtype.kind == "f" and want_arr.dtype.kind == "f"
+            and np.finfo(arr.dtype).eps > np.finfo(want_arr.dtype).eps):
+        # Named only when the precision explains the difference: within 1000 rounding
+        # steps of the lower precision (a float32 answer can be right where it is expected).
+        with np.errstate(invalid="ignore", over="ignore"):
+            rounding = np.all(np.abs(g - w) <= 1e3 * np.finfo(arr.dtype).eps * (1 + np.abs(w)))
+        if rounding:
+            message += (f" It is {arr.dtype} and agrees only to {arr.dtype}'s precision (about "
+                        f"{np.finfo(arr.dtype).precision} significant digits): somewhere a "
+                        f"working copy or a result changed dtype to {arr.dtype}.")
     if not np.all(np.isfinite(g)):
         message += (" Your answer holds nan or inf: an overflow (a step that is too big) "
                     "or a division by zero?")
@@ -262,7 +276,7 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         if (steps[0].ndim == 2 and steps[0].shape[0] == steps[0].shape[1] > 1
                 and np.allclose(steps[0].T, steps[1], rtol=max(rtol, 1e-6), atol=atol)):
             raise Mistake(message + " It is the expected value transposed: check the order "
-                          "of a matrix product (x.T @ error, not error.T @ x)." + tail)
+                          "of the factors in a matrix product." + tail)
         c = constant_ratio(*steps)
         if c is not None and g.size == 1 and not _known_ratio(c, lr, factors):
             c = None  # any two numbers have a ratio: for one number, name only known ones

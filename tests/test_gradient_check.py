@@ -210,9 +210,30 @@ def test_numerical_gradient_defaults_to_a_small_eps(learner):
     (Found by mutation testing: see docs/mutation.md.)
     """
     got = learner.numerical_gradient(cubes, GRID_1D)
-    expect_close(got, central_cubes(GRID_1D, 1e-5), rtol=1e-8, atol=1e-8,
-                 call=learner.numerical_gradient,
-                 hint="Leave eps's default at 1e-5, as in the signature you were given.")
+    want = central_cubes(GRID_1D, 1e-5)
+    wrong = wrong_formulas("cube", GRID_1D, 1e-5)[:2]  # the forward and backward differences
+    factors, hint = notes(got, want, wrong, default_eps_reading(got, GRID_1D), rtol=1e-8,
+                          atol=1e-8)
+    expect_close(got, want, rtol=1e-8, atol=1e-8, call=learner.numerical_gradient,
+                 factors=factors, hint=hint)
+
+
+def default_eps_reading(got, x):
+    """What a wrong answer without eps suggests: a central difference with another default
+    step (named with that step), or else the possible causes, none of them asserted."""
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    if g.shape == np.shape(x) and np.all(np.isfinite(g)):
+        offset = g - 3 * np.asarray(x, dtype=np.float64) ** 2  # eps^2 for a central difference
+        step = math.sqrt(abs(float(np.mean(offset))))
+        if step > 0 and np.allclose(g, central_cubes(x, step), rtol=1e-8, atol=1e-8):
+            return (f"Your values are the central difference with eps = {step:.3g}: the "
+                    "default step in the signature is 1e-5.")
+    return ("Possible causes: a default eps other than 1e-5, a step that is not the central "
+            "difference (f(x + eps) - f(x - eps)) / (2*eps), or an x not put back between "
+            "elements.")
 
 
 @pytest.mark.points(2)
@@ -323,8 +344,8 @@ def test_numerical_gradient_returns_float64_for_float32_x(learner):
     dtype = getattr(got, "dtype", None)
     expect_true(dtype == np.float64,
                 f"The values are right, but the result has dtype {dtype}; the docstring asks "
-                "for float64 whatever the float dtype of x (np.zeros_like(x) would be float32 "
-                "here): use np.result_type(x.dtype, np.float64).",
+                "for float64 whatever the float dtype of x: the result array was made in x's "
+                "dtype.",
                 call=learner.numerical_gradient)
 
 
@@ -346,7 +367,7 @@ RELATIVE_CASES = [
     (1e-9, 0.0, 0.1, "For 1e-9 against 0 the denominator is the floor: 1e-9 / 1e-8 = 0.1.",
      {10.0: "That is 1e-9 / 1e-9: the floor max(1e-8, |a| + |b|) is missing, or lower than 1e-8.",
       1 / 1.1: "That is 1e-9 / (1e-9 + 1e-8): the floor is added to |a| + |b|; take the "
-               "larger of the two, np.maximum(1e-8, |a| + |b|)."}),
+               "larger of the two, elementwise."}),
     ([1.0, 2.0, 3.0], [1.0, 2.0, 6.0], 1 / 3,
      "The worst element decides: 3/9 = 1/3 at the last index.",
      {1 / 3: "Your value is the mean of the elementwise terms (1/9), not the largest (1/3)."}),
@@ -394,8 +415,8 @@ def test_relative_error_matches_the_reference_and_is_symmetric(learner, referenc
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     expect_close(learner.relative_error(a, b), want, rtol=rtol, atol=1e-15,
                  call=learner.relative_error,
-                 hint="max over all elements (not the mean) of |a - b| / max(1e-8, |a| + |b|), "
-                      "elementwise (np.maximum, not max).")
+                 hint="The worst element decides: the largest, over all elements, of "
+                      "|a - b| / max(1e-8, |a| + |b|), the floor taken element by element.")
     expect_close(learner.relative_error(b, a), want, rtol=rtol, atol=1e-15,
                  call=learner.relative_error,
                  hint="This is the same pair with a and b swapped, and the measure is symmetric: "
@@ -406,7 +427,7 @@ def test_relative_error_handles_empty_and_nan_inputs(learner):
     """relative_error returns a Python float: 0.0 for empty arrays and nan if an entry is nan."""
     got = learner.relative_error(np.array([]), np.array([]))
     expect_close(got, 0.0, atol=0.0, call=learner.relative_error,
-                 hint="The docstring: 0.0 for empty arrays (np.max has an `initial` argument).")
+                 hint="The docstring: 0.0 for empty arrays, where there is nothing to compare.")
     got = learner.relative_error(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
     expect_true(isinstance(got, float),
                 f"It returned {show(got)}, a {type(got).__name__}; the docstring asks for a "
@@ -448,12 +469,48 @@ def test_check_gradient_accepts_correct_gradients(learner, reference, seed, dtyp
     got = learner.check_gradient(f, grad, x)
     work = x.astype(np.float64)
     error = reference.relative_error(reference.numerical_gradient(f, work), grad(work))
-    expect_true(isinstance(got, (bool, np.bool_)) and got,
-                f"It returned {show(got)}, but the gradient is exact: the worst relative error "
-                f"between it and the central difference is {error:.1e}, below the default "
-                "tolerance 1e-6, so True was expected (a bool). Compare relative_error("
-                "numerical_gradient(f, x, eps), grad(x)) with the tolerance.",
-                call=learner.check_gradient)
+    if not (isinstance(got, (bool, np.bool_)) and got):
+        expect_true(False,
+                    f"It returned {show(got)}, but the gradient is exact: the worst relative "
+                    f"error between it and the central difference is {error:.1e}, below the "
+                    "default tolerance 1e-6, so True was expected (a bool). "
+                    + check_reading(learner, reference, f, grad, x, got),
+                    call=learner.check_gradient)
+
+
+def check_reading(learner, reference, f, grad, x, got):
+    """Why check_gradient rejected an exact gradient, read off its helpers: the learner's
+    relative_error and numerical_gradient are tried on the same numbers, and the float64
+    copy is tested by giving numerical_gradient x in its own dtype."""
+    if not isinstance(got, (bool, np.bool_)):
+        return f"It returned a {type(got).__name__}: the docstring asks for a bool."
+    work = x.astype(np.float64)
+    numeric, analytic = reference.numerical_gradient(f, work), grad(work)
+    try:
+        theirs = learner.relative_error(numeric, analytic)
+        right = abs(float(theirs) - reference.relative_error(numeric, analytic)) <= 1e-9
+    except Exception:  # noqa: BLE001 - any failure of the helper points at the helper
+        right = False
+    if not right:
+        return ("Your relative_error gives a different value on these two gradients than the "
+                "docstring's formula: check_gradient builds on it, so fix relative_error "
+                "first (its own tests say how).")
+    try:
+        theirs = learner.numerical_gradient(f, work.copy())
+        right = reference.relative_error(theirs, numeric) <= 1e-9
+    except Exception:  # noqa: BLE001
+        right = False
+    if not right:
+        return ("Your numerical_gradient differs from the central difference at this float64 "
+                "x: check_gradient builds on it, so fix numerical_gradient first (its own tests "
+                "say how).")
+    if x.dtype != np.float64:
+        return (f"Both helpers are right in float64, and x was {x.dtype}: a step of eps in "
+                f"{x.dtype} is mostly rounding, so the check must work on a private float64 "
+                "copy of x, as the docstring says.")
+    return ("Both helpers are right on these numbers. Possible causes: the comparison with the "
+            "tolerance is the wrong way round, eps or tolerance are not passed on, or grad is "
+            "evaluated at another point than the numerical gradient.")
 
 
 def test_check_gradient_rejects_wrong_gradients(learner):
@@ -542,7 +599,7 @@ def test_check_gradient_works_on_integer_x(learner):
         got = learner.check_gradient(f, Probe("squares_plus_1"), x)
         kinds = sorted({str(point.dtype) for point in f.points})
         why = (f" f saw arrays of dtype {kinds}: in an integer array x[i] + eps is truncated "
-               "back to x[i]. Copy x to float64 first: np.array(x, dtype=np.float64)."
+               "back to x[i]. Work on a float64 copy of x, as the docstring says."
                if any(not k.startswith("float") for k in kinds) else "")
         expect_true(isinstance(got, (bool, np.bool_)) and got,
                     f"It returned {show(got)} for the exact gradient x**2 + 1 of "

@@ -10,7 +10,7 @@ from shared_checks import best_fixed_rate, expect_settled, fail, generator, pick
 
 from gradkata import gradcheck
 from gradkata.sandbox import single_number
-from gradkata.verdict import expect_close, expect_true, show
+from gradkata.verdict import constant_ratio, expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(2)
 
@@ -58,6 +58,17 @@ def take_step(learner, x, y, theta, lr):
     return as_pair(got, learner.calculate_gradients)
 
 
+def expect_pair(got, want, *, start, **checks):
+    """expect_close on w_next and b_next each on its own, so that a slip in one of the two
+    steps (a factor, a sign, an ignored learning rate) is read off that step alone."""
+    checks.pop("what", None)
+    got, want, start = (np.asarray(v, dtype=float) for v in (got, want, start))
+    if constant_ratio(got - start, want - start) is not None:  # one slip in both: read it once
+        expect_close(got, want, start=start, what="(w_next, b_next)", **checks)
+    expect_close(tuple(got), tuple(want), parts=("w_next", "b_next"), start=tuple(start),
+                 **checks)
+
+
 @st.composite
 def problems(draw):
     """x, y of a random length N (not 10), a start [w, b] and a learning rate."""
@@ -67,7 +78,7 @@ def problems(draw):
     return x, y, theta, pick(rng, [0.01, 0.05, 0.2])
 
 
-def test_calculate_gradients_matches_the_seeds_first_steps(learner):
+def test_calculate_gradients_matches_the_storys_first_steps(learner):
     """From w = b = 0 on x = 1..4, y = 3x, lr 0.01: steps to (0.45, 0.15), then (0.825, 0.2745).
 
     The story starts from w = b = 0.0; fitting y = 3x on x = 1, 2, 3, 4 (the
@@ -81,13 +92,13 @@ def test_calculate_gradients_matches_the_seeds_first_steps(learner):
     call = learner.calculate_gradients
     for lr, want in ((0.01, [0.45, 0.15]), (0.1, [4.5, 1.5])):
         start = np.zeros(2)
-        expect_close(take_step(learner, X_SEED, Y_SEED, start, lr), np.array(want), rtol=1e-12,
+        expect_pair(take_step(learner, X_SEED, Y_SEED, start, lr), np.array(want), rtol=1e-12,
                      atol=1e-12, start=start, lr=lr, what="(w_next, b_next)", call=call,
                      hint="At w = b = 0 each residual is y_i, so dL/dw = sum (2/N)*y_i*(-x_i) "
                           "= -45 and w_next = w - learning_rate * dL/dw. Keep w and b fixed "
                           "while the loop sums; change them once, after it.")
     start = np.array([0.45, 0.15])
-    expect_close(take_step(learner, X_SEED, Y_SEED, start, 0.01), np.array([0.825, 0.2745]),
+    expect_pair(take_step(learner, X_SEED, Y_SEED, start, 0.01), np.array([0.825, 0.2745]),
                  rtol=1e-12, atol=1e-12, start=start, lr=0.01, what="(w_next, b_next)", call=call,
                  hint="The prediction is w*x_i + b with the w and b you were given: leave out "
                       "neither, and do not change them inside the loop.")
@@ -106,11 +117,12 @@ def test_calculate_gradients_matches_numerical_gradient(learner, problem):
     x, y, theta, lr = problem
     numeric = gradcheck.numerical_gradient(lambda t: mse(x, y, t), theta)
     tolerance = 1e-8 * (1 + mse(x, y, theta))
-    expect_close(take_step(learner, x, y, theta, lr), theta - lr * numeric, rtol=1e-9,
+    expect_pair(take_step(learner, x, y, theta, lr), theta - lr * numeric, rtol=1e-9,
                  atol=lr * tolerance, start=theta, lr=lr, what="(w_next, b_next)",
                  call=learner.calculate_gradients, hint=STEP_HINT)
 
 
+@pytest.mark.points(1)
 @given(problem=problems())
 def test_calculate_gradients_matches_the_reference(learner, reference, problem):
     """calculate_gradients returns the reference's (w_next, b_next), for any data and N."""
@@ -118,7 +130,7 @@ def test_calculate_gradients_matches_the_reference(learner, reference, problem):
     want = np.array([float(v) for v in reference.calculate_gradients(
         x, y, float(theta[0]), float(theta[1]), lr, len(x))])
     # Only the order of the sums may differ: rounding of about 1e-15 * sum |terms| <= 1e-12.
-    expect_close(take_step(learner, x, y, theta, lr), want, rtol=1e-10, atol=1e-10, start=theta,
+    expect_pair(take_step(learner, x, y, theta, lr), want, rtol=1e-10, atol=1e-10, start=theta,
                  lr=lr, what="(w_next, b_next)", call=learner.calculate_gradients,
                  hint=STEP_HINT)
 
@@ -140,6 +152,7 @@ def run(learner, x, y, lr, epochs, theta=(0.0, 0.0)):
     w_next and b_next as Python floats; each result is checked as it comes back.
     """
     theta = np.array(theta, dtype=float)
+    lr = float(lr)  # the docstring says float: a plain Python number, never a numpy scalar
     path, losses = [theta], [mse(x, y, theta)]
     steps = learner.calculate_gradients.chain(
         epochs, x, y, float(theta[0]), float(theta[1]), lr, len(x),
@@ -157,7 +170,7 @@ def design(x):
     return a, np.linalg.eigvalsh(2 / len(x) * a.T @ a)
 
 
-def test_calculate_gradients_recovers_the_seeds_line(learner):
+def test_calculate_gradients_recovers_the_storys_line(learner):
     """Repeated steps on the story's kind of noise-free data (N = 10) reach the true w and b.
 
     The story draws x ~ uniform(0, 1), w and b the same way, and y = w x + b without
@@ -248,3 +261,20 @@ def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rat
                 "gradient descent overshoots further at every step and should be about 15 "
                 "times further away. Is the step the full learning_rate * gradient, with the "
                 "2/N of the MSE's derivative?", call=above)
+
+
+@pytest.mark.points(1)
+@given(problem=problems())
+def test_calculate_gradients_takes_w_and_b_as_arrays_of_shape_1(learner, reference, problem):
+    """w and b may be float64 arrays of shape (1,): the same step, and the caller's w and b
+    are left as they were.
+
+    The docstring allows both kinds; an update in place would change the caller's arrays.
+    """
+    x, y, theta, lr = problem
+    w, b = np.array([theta[0]]), np.array([theta[1]])
+    got = learner.calculate_gradients(x, y, w, b, lr, len(x))
+    want = reference.calculate_gradients(x, y, np.array([theta[0]]), np.array([theta[1]]), lr,
+                                         len(x))
+    expect_close(got, want, rtol=1e-10, atol=1e-10, start=(w, b), lr=lr,
+                 parts=("w_next", "b_next"), call=learner.calculate_gradients, hint=STEP_HINT)

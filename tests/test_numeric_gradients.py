@@ -1,6 +1,9 @@
 """Exercise 4, numeric_gradients: finite-difference steps on float32 weights."""
 
 
+import functools
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,7 +18,8 @@ from shared_checks import (
     thousandths,
 )
 
-from gradkata.verdict import expect_close, expect_true, show
+from gradkata.sandbox import LearnerAbort, NotStarted
+from gradkata.verdict import Mistake, expect_close, expect_true, show
 
 pytestmark = pytest.mark.points(2)
 
@@ -94,6 +98,43 @@ def expect_weights(learner, got, want, start, lr, atol, hint=STEP_HINT):
                  dtype=np.dtype(np.float32), call=learner.update_weights, hint=hint)
 
 
+def feed_forward_note(learner):
+    """'' if the learner's feed_forward gives the story's losses, else a sentence saying
+    that update_weights builds on it (one not written yet is left out)."""
+    three = [np.array([[3]], dtype=np.float32), np.zeros((1, 1), dtype=np.float32)]
+    try:
+        got = [learner.feed_forward(X_SEED, Y_SEED, w) for w in (zeros(), three)]
+    except NotStarted:
+        return ""
+    except (Exception, LearnerAbort):  # noqa: BLE001 - it raised or was stopped: wrong
+        return ("update_weights measures its slopes with your feed_forward, and feed_forward "
+                "does not return on the story's data: fix it first (its own test says how).")
+    try:
+        right = np.allclose([float(v) for v in got], [67.5, 0.0], rtol=1e-6, atol=1e-9)
+    except (TypeError, ValueError):
+        right = False
+    if right:
+        return ""
+    return (f"update_weights measures its slopes with your feed_forward, which gives "
+            f"{show(got)} where the story has [67.5, 0.0] (y = 3x at W = b = 0 and at W = 3): "
+            "fix feed_forward first (its own test says how).")
+
+
+def built_on_feed_forward(test):
+    """A failing update_weights test also says when the learner's feed_forward is wrong."""
+    @functools.wraps(test)
+    def checked(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except Mistake as exc:
+            learner = kwargs.get("learner")
+            note = feed_forward_note(learner) if learner is not None else ""
+            if not note:
+                raise
+            raise Mistake(f"{exc.message}\n{note}") from None
+    return checked
+
+
 @st.composite
 def problems(draw):
     """Data (N, P) and (N, 1) as nested lists or float64 arrays, float32 weights, a step size."""
@@ -109,7 +150,7 @@ def problems(draw):
 
 
 @pytest.mark.points(1)
-def test_feed_forward_matches_the_seeds(learner):
+def test_feed_forward_matches_the_storys_values(learner):
     """On y = 3, 6, 9, 12 and y = 3, 4, 9, 12 the MSE is 67.5 and 62.5 at W = b = 0, 0 and 1 at W=3.
 
     At W = b = 0 every prediction is 0, so the MSE is (9 + 36 + 81 + 144) / 4 and
@@ -124,8 +165,31 @@ def test_feed_forward_matches_the_seeds(learner):
                   "numeric_gradients.feed_forward(inputs=[[1], [2], [3], [4]], outputs, weights) "
                   "with outputs [[3], [6], [9], [12]] (y = 3x) and [[3], [4], [9], "
                   "[12]], each at W = b = 0 and at W = 3, b = 0",
-                  "pred = np.dot(inputs, W) + b; the loss is the mean (not the sum) of "
-                  "(pred - outputs)**2 (squared, not absolute), as one number.")
+                  loss_reading(got))
+
+
+def loss_reading(got):
+    """Which slip the four story losses fit (each named only on a match), else the options.
+
+    The residuals at W = b = 0 are the targets themselves (3, 6, 9, 12 and 3, 4, 9, 12),
+    and at W = 3 they are 0 and (0, 2, 0, 0): so the sum, the mean absolute error and
+    the root of the mean each give their own four numbers.
+    """
+    slips = [([270.0, 250.0, 0.0, 4.0], "They are the sums of the squared errors, four times "
+              "the expected: the loss is the mean over the samples, not the sum."),
+             ([7.5, 7.0, 0.0, 0.5], "They are mean absolute errors: the loss squares each "
+              "error."),
+             ([math.sqrt(67.5), math.sqrt(62.5), 0.0, 1.0], "They are the roots of the "
+              "expected losses: the loss is the mean squared error itself, not its root.")]
+    try:
+        values = [float(v) for v in got]
+    except (TypeError, ValueError):
+        return "The loss is one number per call: the mean of the squared errors."
+    for slip, text in slips:
+        if np.allclose(values, slip, rtol=1e-6, atol=1e-9):
+            return text
+    return ("Possible causes: a prediction other than inputs times W plus b, a sum where the "
+            "mean belongs, or errors that are not squared.")
 
 
 @given(problem=problems())
@@ -159,8 +223,9 @@ def expect_seed_step(learner, got, want, lr):
                    atol=1e-4 * max(abs(float(w[0, 0])) for w in want))
 
 
+@built_on_feed_forward
 @pytest.mark.points(3)
-def test_update_weights_matches_the_seed(learner):
+def test_update_weights_matches_the_storys_steps(learner):
     """One step from W = b = 0 on y = 3x moves W to 0.45, 4.5 and 45 at lr 0.01, 0.1 and 1.
 
     The story's numbers. At W = b = 0 the slopes of the loss are exactly
@@ -176,6 +241,7 @@ def test_update_weights_matches_the_seed(learner):
         expect_seed_step(learner, got, want, lr)
 
 
+@built_on_feed_forward
 @pytest.mark.points(3)
 @given(problem=problems())
 def test_update_weights_matches_the_analytic_gradient(learner, problem):
@@ -192,6 +258,7 @@ def test_update_weights_matches_the_analytic_gradient(learner, problem):
                    atol=finite_difference_slack(inputs, weights, gradient, lr))
 
 
+@built_on_feed_forward
 @pytest.mark.points(1)
 @given(problem=problems())
 def test_update_weights_matches_the_reference(learner, reference, problem):
@@ -232,6 +299,7 @@ def epochs_of(learner, inputs, outputs, lr, epochs):
     it comes back.
     """
     path = [zeros()]
+    lr = float(lr)  # the docstring says float: a plain Python number, never a numpy scalar
     for weights in learner.update_weights.chain(epochs, inputs, outputs, path[-1], lr,
                                                 feed=[(2, ("copy", None))]):
         expect_float32_pair(weights, path[-1], learner.update_weights)
@@ -239,8 +307,9 @@ def epochs_of(learner, inputs, outputs, lr, epochs):
     return path
 
 
+@built_on_feed_forward
 @pytest.mark.points(2)
-def test_update_weights_freezes_at_lr_1_as_in_seed_001(learner):
+def test_update_weights_freezes_at_lr_1_as_in_the_story(learner):
     """At lr 1 |W| passes 1000 within three epochs, then W and b stop moving (float32 swallows h).
 
     In the story's words, the weight spikes to a very high value and never reaches
@@ -282,6 +351,7 @@ def hessian_and_fit(inputs, outputs):
     return 2 / len(a) * a.T @ a, np.linalg.lstsq(a, y, rcond=None)[0]
 
 
+@built_on_feed_forward
 @pytest.mark.points(1)
 def test_update_weights_descends_to_the_least_squares_fit(learner):
     """At a small learning rate the loss never rises and the steps reach the least-squares fit.
@@ -309,6 +379,7 @@ def test_update_weights_descends_to_the_least_squares_fit(learner):
                    "fit (np.linalg.lstsq), up to the forward difference's offset of about 5e-5.")
 
 
+@built_on_feed_forward
 @pytest.mark.points(2)
 def test_update_weights_converges_below_and_diverges_above_the_critical_rate(learner):
     """Steps converge at 0.9 times the critical rate 2 / lambda_max(H) and blow up at 1.1 times.

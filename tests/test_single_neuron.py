@@ -34,11 +34,36 @@ def loss(x_1, x_2, y):
 
 
 @pytest.mark.points(1)
-def test_y_hat_matches_the_seed(learner):
+def test_y_hat_matches_the_storys_values(learner):
     """y_hat gives the worked example's predictions: 0.0 at the start, 0.6 after one update."""
-    expect_close(learner.y_hat(X1, X2, np.array(W0)), 0.0, call=learner.y_hat)
-    expect_close(learner.y_hat(X1, X2, np.array([-0.3, 0.4, 1.6])), 0.6, rtol=1e-12,
-                 call=learner.y_hat)
+    for w, want in ((W0, 0.0), ([-0.3, 0.4, 1.6], 0.6)):
+        got = learner.y_hat(X1, X2, np.array(w))
+        expect_close(got, want, rtol=1e-12, call=learner.y_hat,
+                     hint=y_hat_reading(X1, X2, w, got))
+
+
+def y_hat_reading(x_1, x_2, w, got):
+    """Which slip a wrong prediction fits: each is named only if the value matches it."""
+    w1, w2, b = (float(v) for v in w)
+    slips = [
+        (x_1 * w2 + x_2 * w1 + b, "It is what w1 and w2 swapped give: w1 goes with x_1, "
+                                  "w2 with x_2."),
+        (x_1 * w1 + x_2 * w2, "It is the prediction without the bias: add b, the last "
+                              "weight."),
+        (w1 + x_1 * w2 + x_2 * b, "It is what reading the bias from the first weight gives: "
+                                  "the weights are [w1, w2, b], bias last."),
+        (x_1 * w1 + x_2 * w2 - b, "It is the prediction with the bias subtracted."),
+    ]
+    try:
+        value = float(np.ravel(np.asarray(got, dtype=float))[0])
+    except (TypeError, ValueError, IndexError):
+        return ""
+    expected = x_1 * w1 + x_2 * w2 + b
+    for slip, text in slips:
+        if abs(value - slip) <= 1e-9 * (1 + abs(slip)) and abs(slip - expected) > 1e-9:
+            return text
+    return ("Possible causes: the weights taken in another order than [w1, w2, b], the bias "
+            "left out, or an input paired with the wrong weight.")
 
 
 @given(sample=samples())
@@ -48,7 +73,7 @@ def test_y_hat_matches_the_reference(learner, reference, sample):
     both = (w, np.array(w))
     for weights, got in zip(both, learner.y_hat.each((x_1, x_2, weights) for weights in both)):
         expect_close(got, reference.y_hat(x_1, x_2, weights), rtol=1e-12, atol=1e-12,
-                     call=learner.y_hat, hint="The bias is the last weight, w[2].")
+                     call=learner.y_hat, hint=y_hat_reading(x_1, x_2, weights, got))
 
 
 # What a wrong gradient at seed 003's start suggests. The seed's inputs are x_1 = 2
@@ -74,7 +99,7 @@ SEED_START = (("y_hat", (X1, X2, W0), 0.0), ("gradient_w1", (0.0, Y, X1), -2.0),
               ("gradient_w2", (0.0, Y, X2), 1.0), ("gradient_b", (0.0, Y), -1.0))
 
 
-def test_gradients_match_the_seed(learner):
+def test_gradients_match_the_storys_values(learner):
     """At the worked example's start (y_hat = 0, y = 1) the gradients are -2, 1 and -1."""
     for name, args, want in SEED_START[1:]:
         function = getattr(learner, name)
@@ -136,23 +161,21 @@ def built_on_the_parts(learner):
         raise Mistake(f"{exc.message}\n{note}") from None
 
 
-def test_adapt_weights_matches_the_seed_table(learner):
+def test_adapt_weights_matches_the_storys_table(learner):
     """The worked example: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two."""
     with built_on_the_parts(learner):
         start = np.array(W0)
         expect_close(learner.adapt_weights(X1, X2, Y, start, 0), start, call=learner.adapt_weights,
                      hint="With epochs=0 nothing changes.")
-        expect_close(learner.adapt_weights(X1, X2, Y, start, 1), np.array([-0.3, 0.4, 1.6]),
-                     rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
-                     hint="One epoch is exactly one update of all three weights.")
-        expect_close(learner.adapt_weights(X1, X2, Y, W0, 2), np.array([-0.22, 0.36, 1.64]),
-                     rtol=1e-12, start=start, lr=0.1, call=learner.adapt_weights,
-                     hint="Take all three gradients from the same y_hat, computed before any "
-                          "weight changes in that epoch.")
+        for epochs, want in ((1, [-0.3, 0.4, 1.6]), (2, [-0.22, 0.36, 1.64])):
+            got = learner.adapt_weights(X1, X2, Y, W0 if epochs == 2 else start, epochs)
+            expect_close(got, np.array(want), rtol=1e-12, start=start, lr=0.1,
+                         call=learner.adapt_weights,
+                         hint=adapt_reading(X1, X2, Y, start, epochs, 0.1, got))
 
 
 @pytest.mark.points(1)
-def test_adapt_weights_reaches_the_seeds_limit(learner):
+def test_adapt_weights_reaches_the_storys_limit(learner):
     """After many epochs the weights settle at the worked example's limit [-1/6, 1/3, 5/3].
 
     Each epoch multiplies the error y_hat - y by 1 - alpha*(x_1^2 + x_2^2 + 1) = 0.4,
@@ -181,9 +204,50 @@ def test_adapt_weights_matches_the_closed_form(learner, sample, epochs, alpha):
         w0 = np.array(w)
         want = closed_form(x_1, x_2, y, w0, epochs, alpha)
         scale = 1e-9 * (1 + np.max(np.abs(want)))
-        expect_close(learner.adapt_weights(x_1, x_2, y, w0, epochs, alpha=alpha), want,
-                     rtol=1e-9, atol=scale, start=w0, lr=alpha, call=learner.adapt_weights,
-                     hint="Use alpha (not a fixed 0.1) and make exactly `epochs` updates.")
+        got = learner.adapt_weights(x_1, x_2, y, w0, epochs, alpha=alpha)
+        expect_close(got, want, rtol=1e-9, atol=scale, start=w0, lr=alpha,
+                     call=learner.adapt_weights,
+                     hint=adapt_reading(x_1, x_2, y, w0, epochs, alpha, got))
+
+
+def sequential(x_1, x_2, y, w0, epochs, alpha):
+    """The weights when each weight's step uses a prediction recomputed after the last step."""
+    w = np.array(w0, dtype=float)
+    inputs = (x_1, x_2, 1.0)
+    for _ in range(epochs):
+        for i in range(3):
+            w[i] -= alpha * (float(w @ np.array(inputs)) - y) * inputs[i]
+    return w
+
+
+def adapt_reading(x_1, x_2, y, w0, epochs, alpha, got):
+    """Which slip the weights fit: a fixed 0.1, one epoch more or less, or a prediction
+    recomputed within an epoch. Each is named only if the weights match it."""
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    if np.asarray(got).dtype != np.float64:
+        return ""  # the dtype is the evidence, and the message names it
+    slips = [
+        (closed_form(x_1, x_2, y, w0, epochs, 0.1), "They are the weights at a learning rate "
+         "of 0.1, whatever alpha is: use alpha, the argument."),
+        (closed_form(x_1, x_2, y, w0, epochs + 1, alpha), "They are the weights after one epoch "
+         "more than asked: make exactly `epochs` updates."),
+        (closed_form(x_1, x_2, y, w0, max(epochs - 1, 0), alpha), "They are the weights after "
+         "one epoch fewer than asked: make exactly `epochs` updates."),
+        (sequential(x_1, x_2, y, w0, epochs, alpha), "They are what recomputing the prediction "
+         "before each weight's step gives: take all three gradients from one prediction, made "
+         "at the epoch's start."),
+    ]
+    want = closed_form(x_1, x_2, y, w0, epochs, alpha)
+    for slip, text in slips:
+        if (g.shape == slip.shape and np.allclose(g, slip, rtol=1e-9, atol=1e-12)
+                and not np.allclose(slip, want, rtol=1e-9, atol=1e-12)):
+            return text
+    return ("Possible causes: a learning rate other than alpha, a number of updates other than "
+            "`epochs`, or gradients that do not all come from one prediction per epoch.")
+
 
 
 def test_adapt_weights_converges_below_and_diverges_above_the_critical_rate(learner):

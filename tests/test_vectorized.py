@@ -30,10 +30,10 @@ SAMPLES = [7, 9, 11, 13]
 # different order of the sums.
 PRECISION = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 
-BACKWARD_HINT = ("With error = y_hat - y and N = x.shape[0] (the number of rows, never a global "
-                 "or x.shape[1]): dL/dw = x.T @ error / N, shape (P, k); dL/db = the sum of error "
-                 "over axis 0 (keepdims=True) / N, shape (1, k). Return "
-                 "(w - learning_rate * dL/dw, b - learning_rate * dL/db).")
+BACKWARD_HINT = ("With the error y_hat - y and N the number of samples (the rows of x): dL/dw "
+                 "is x transposed times the error, over N, of shape (P, k); dL/db is the error "
+                 "summed over the samples, over N, of shape (1, k). Each step goes against its "
+                 "gradient, scaled by the learning rate.")
 
 
 @st.composite
@@ -82,7 +82,7 @@ def test_forward_matches_the_reference(learner, reference, problem):
 
 
 @pytest.mark.points(1)
-def test_calculate_loss_matches_the_seeds(learner):
+def test_calculate_loss_matches_the_storys_values(learner):
     """Predicting 0 scores 67.5 on y = 3, 6, 9, 12 and 62.5 on y = 3, 4, 9, 12.
 
     The means of the squares (9 + 36 + 81 + 144) / 4 and (9 + 16 + 81 + 144) / 4.
@@ -115,8 +115,8 @@ def test_calculate_loss_matches_the_reference(learner, reference, n, k, dtype, s
     y, y_hat = (thousandths(rng, (n, k)).astype(dtype) for _ in range(2))
     expect_close(learner.calculate_loss(y, y_hat), reference.calculate_loss(y, y_hat),
                  rtol=PRECISION[y.dtype], atol=1e-30, call=learner.calculate_loss,
-                 hint="Square the differences (not their absolute values) and take the mean over "
-                      "every entry: np.mean((y - y_hat) ** 2).")
+                 hint="The loss is the mean, over every one of the N*k entries, of the squared "
+                      "difference between y and y_hat.")
 
 
 @pytest.mark.points(4)
@@ -177,13 +177,13 @@ def shape_cause(name, shape, w_shape, n):
     """The usual cause of a wrong shape of w_next or b_next ('' if none is known)."""
     p, k = w_shape
     causes = {
-        "w_next": {(k, p): "It is transposed: dL/dw is x.T @ (y_hat - y), (P, N) @ (N, k).",
+        "w_next": {(k, p): "It is transposed: dL/dw is x transposed, (P, N), times the error, "
+                           "(N, k).",
                    (p, p): "Shapes (P, 1) and (1, P) were broadcast together: is a product "
                            "transposed?"},
         "b_next": {(n, k): "The bias gradient was not summed over the samples: every sample "
-                           "shares b, so dL/db = np.sum(y_hat - y, axis=0, keepdims=True) / N.",
-                   (k,): "The sum over the samples lost its axis: keep b's shape (1, k) with "
-                         "keepdims=True, and do not index b[0]."},
+                           "shares b, so dL/db sums y_hat - y over the samples, divided by N.",
+                   (k,): "The sum over the samples lost its axis: keep b's shape (1, k)."},
     }
     return causes[name].get(shape, "")
 
@@ -210,6 +210,7 @@ def descent(learner, x, y, lr, steps):
     path, losses = [np.vstack([w, b])], [float(np.mean((x @ w + b - y) ** 2))]
     # backward(y, y_hat, w, b, x, learning_rate): the next w, b and y_hat come from the result.
     feed = [(2, ("copy", 0)), (3, ("copy", 1)), (1, ("affine", 4, 0, 1))]
+    lr = float(lr)  # the docstring says float: a plain Python number, never a numpy scalar
     for got in learner.backward.chain(steps, y, x @ w + b, w, b, x, lr, feed=feed):
         expect_step_shapes(got, w, b, learner.backward, len(x))
         w, b = got

@@ -126,6 +126,18 @@ def test_check_of_an_exercise_that_passes_exits_0(tmp_path):
     assert "It passes" in result.stdout
 
 
+def test_check_says_exercise_done_once_when_it_has_just_passed(tmp_path):
+    project = make_project(tmp_path, graded=["single_neuron", "loop_gradients"])
+    first = gradkata(project, "check")  # the stubs: nothing passes, nothing to announce
+    assert "done:" not in first.stdout
+    shutil.copy2(project / "solutions" / "single_neuron.py", project / "exercises")
+    result = gradkata(project, "check")
+    assert "Exercise 1 done: single_neuron passes every test." in result.stdout, result.stdout
+    assert "2 loop_gradients" in result.stdout  # and it moves on to the next one
+    again = gradkata(project, "check")
+    assert "Exercise 1 done" not in again.stdout  # said once, when it happened
+
+
 def test_check_stops_an_endless_loop_at_the_time_limit(tmp_path):
     project = make_project(tmp_path, graded=["single_neuron"])
     edit(project / "exercises" / "single_neuron.py", Y_HAT_STUB,
@@ -260,6 +272,16 @@ def test_plot_loss_draws_the_loss_of_the_learners_backward(tmp_path):
     assert result.returncode == 0, result.stdout
     assert png_size(project / "loss.png") == expected_size(plots.LOSS_FIGSIZE)
     assert "least-squares optimum" in result.stdout
+
+
+def test_plot_loss_takes_the_learning_rate_from_lr(tmp_path):
+    project = make_project(tmp_path, graded=[])
+    result = gradkata(project, "plot", "loss", "numeric_gradients", "--lr", "0.1", "--impl",
+                      "solutions", "--out", "loss.png")
+    assert result.returncode == 0, result.stdout
+    assert "at learning rate 0.1 ..." in result.stdout
+    refused = gradkata(project, "plot", "loss", "numeric_gradients", "--lr", "-1")
+    assert refused.returncode == 2 and "above 0" in refused.stdout
 
 
 def test_plot_without_a_display_saves_the_figure_in_the_current_folder(tmp_path):
@@ -546,7 +568,7 @@ def test_plot_reports_a_learners_problem_a_blow_up_and_an_unwritable_file(kata, 
 
     setup = plots.LOSS_SETUPS["vectorized"]()
     curve = plots.LossCurve(setup, [1.0, 50.0, 1e20], 0.5, diverged_at=2)
-    monkeypatch.setattr(plots, "loss_curve", lambda folder, root, exercise: curve)
+    monkeypatch.setattr(plots, "loss_curve", lambda folder, root, exercise, lr=None: curve)
     assert cli.main(["plot", "loss", "3", "--out", "loss.png"]) == 0
     assert "The loss blew up at epoch 2" in capsys.readouterr().out
     assert png_size(kata / "loss.png") == expected_size(plots.LOSS_FIGSIZE)
@@ -786,6 +808,19 @@ def test_each_loss_plot_descends_and_never_beats_the_least_squares_optimum(exerc
     assert curve.losses[-1] < curve.losses[0]
     # The optimum is the smallest loss any parameters can have: a lower bound.
     assert min(curve.losses) >= curve.optimum - 1e-12
+
+
+def test_loss_spanning_orders_of_magnitude_is_drawn_on_a_log_axis():
+    assert plots.log_scale([67.5, 1.0, 1e-7])
+    assert not plots.log_scale([1.0, 0.5, 0.2])
+    assert not plots.log_scale([0.0, 0.0])
+
+
+def test_the_critical_rate_splits_the_three_learning_rates_as_the_story_tells():
+    # x = 1..4 with a bias: H = [[15, 5], [5, 2]], lambda_max = 16.66..., 2/lambda_max = 0.12
+    critical = plots.critical_rate()
+    assert critical == pytest.approx(2 / ((17 + np.sqrt(13 ** 2 + 4 * 25)) / 2))
+    assert 0.01 <= critical / 2 < 0.1 < critical < 1
 
 
 def test_a_step_that_climbs_is_cut_off_when_the_loss_blows_up():

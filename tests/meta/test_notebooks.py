@@ -184,7 +184,7 @@ def test_the_checks_traceback_names_the_cell_and_its_line(monkeypatch):
     report = notebooks.check("single_neuron", plot=False)
     shown = report._repr_html_()
     assert "1 single_neuron: in progress, 0/" in shown
-    assert "<b>Failed: test_y_hat_matches_the_seed</b>" in shown
+    assert "<b>Failed: test_y_hat_matches_the_storys_values</b>" in shown
     assert "raised ZeroDivisionError" in shown
     assert "Cell In[2], line 4, in y_hat" in shown and ".py&quot;" not in shown
     assert repr(report).startswith("1 single_neuron: in progress")

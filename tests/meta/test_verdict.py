@@ -43,6 +43,17 @@ def test_steps_are_read_from_the_starting_point():
     assert "Nothing moved" in message(start.copy(), want, start=start, lr=0.1)
     assert "multiplied by the learning rate twice" in message(
         start - 0.01 * np.array([2.0, -4.0]), want, start=start, lr=0.1)
+    # The gradient returned in place of the parameters, from a start at 0.
+    zero = np.zeros(2)
+    assert "the gradient itself" in message(np.array([2.0, -4.0]), zero - 0.1 * np.array(
+        [2.0, -4.0]), start=zero, lr=0.1)
+
+
+def test_a_dtype_is_named_only_when_its_precision_explains_the_difference():
+    want = np.array([0.1, 0.2, 0.3])
+    assert "changed dtype to float32" in message(want.astype(np.float32), want, rtol=1e-12)
+    assert "float32" not in message(np.float32(2) * want.astype(np.float32), want).split(
+        "expected")[-1]
 
 
 def test_shapes_are_explained():

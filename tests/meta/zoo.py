@@ -12,13 +12,26 @@ lists of dicts:
 - ``ALTERNATIVES``: the same without ``kind``: correct rewrites that must pass
   every test.
 
-Run ``python tests/meta/zoo.py [EXERCISE ...]`` for the figures
-("caught X/Y, accepted A/B, diagnosed D/E"); ``tests/meta/test_zoo.py`` asserts
-them all.
+and, optionally, a learner corpus written the way learners write (whole
+functions, not one-token edits):
+
+- ``LEARNERS``: ``function``, ``name``, ``source`` (the learner's whole
+  function, which replaces the reference's ``def function(...)``; ``imports``
+  optionally adds lines at the top of the module), ``cause`` (words a good
+  tutor would use: some failure message must contain one of them for the
+  cause to count as named) and optionally ``not_cause`` (words naming a wrong
+  cause: a message that contains one is misleading).
+- ``CORRECT``: ``function``, ``name``, ``source``: correct but unusual
+  versions that must pass every test.
+
+Run ``python tests/meta/zoo.py [-v] [--learners] [EXERCISE ...]`` for the figures
+("caught X/Y, named N/M, misleading K, accepted A/B, diagnosed D/E");
+``tests/meta/test_zoo.py`` asserts them all.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -26,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +66,9 @@ class Case:
     edits: List[Tuple[str, str]]
     kind: Optional[str] = None
     mutant: bool = True
+    cause: Tuple[str, ...] = ()  # a message must contain one of these to name the cause
+    not_cause: Tuple[str, ...] = ()  # a message containing one of these misleads
+    learner: bool = False  # written whole, the way a learner writes it
 
 
 @dataclass
@@ -70,6 +87,17 @@ class Outcome:
         words = KIND_WORDS.get(self.case.kind or "", ())
         return any(w in m for m in self.messages for w in words)
 
+    @property
+    def named(self) -> bool:
+        """Some message names the cause the case was written with."""
+        return self.caught and any(w.lower() in m.lower()
+                                   for m in self.messages for w in self.case.cause)
+
+    @property
+    def misleading(self) -> bool:
+        """Some message names a cause the case does not have."""
+        return any(w.lower() in m.lower() for m in self.messages for w in self.case.not_cause)
+
 
 def exercises() -> List[str]:
     return sorted(p.stem[len("zoo_"):] for p in HERE.glob("zoo_*.py"))
@@ -84,11 +112,50 @@ def cases(exercise: str) -> List[Case]:
              for m in data.MUTANTS]
     found += [Case(exercise, a["function"], a["name"], list(a["edits"]), None, False)
               for a in data.ALTERNATIVES]
+    found += [Case(exercise, m["function"], m["name"], whole(m), cause=tuple(m["cause"]),
+                   not_cause=tuple(m.get("not_cause", ())), learner=True)
+              for m in getattr(data, "LEARNERS", [])]
+    found += [Case(exercise, a["function"], a["name"], whole(a), mutant=False, learner=True)
+              for a in getattr(data, "CORRECT", [])]
     return found
+
+
+def whole(case: Dict) -> List[Tuple[str, str]]:
+    """The edits that swap the reference's function for the learner's whole one.
+
+    ``apply_edits`` reads the markers: ``REPLACE + name`` replaces that
+    function, ``PREPEND`` adds the learner's imports at the top.
+    """
+    edits = [(f"{REPLACE}{case['function']}", textwrap.dedent(case["source"]).strip("\n"))]
+    if case.get("imports"):
+        edits.append((f"{PREPEND}", textwrap.dedent(case["imports"]).strip("\n")))
+    return edits
+
+
+REPLACE = "\0replace def "
+PREPEND = "\0prepend"
+
+
+def replace_function(source: str, name: str, new: str) -> str:
+    """``source`` with the top-level ``def name(...)`` (docstring and all) swapped for ``new``."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            end = node.end_lineno or node.lineno
+            return "".join(lines[:first]) + new + "\n" + "".join(lines[end:])
+    raise ValueError(f"no top-level function {name!r} to replace")
 
 
 def apply_edits(source: str, edits: Sequence[Tuple[str, str]]) -> str:
     for old, new in edits:
+        if old.startswith(REPLACE):
+            source = replace_function(source, old[len(REPLACE):], new)
+            continue
+        if old == PREPEND:
+            source = new + "\n" + source
+            continue
         count = source.count(old)
         if count != 1:
             raise ValueError(f"the text {old!r} occurs {count} times, not once")
@@ -126,8 +193,8 @@ def run(case: Case, root: Path = ROOT) -> Outcome:
     return outcome
 
 
-def run_all(names: Sequence[str], jobs: int = 0) -> List[Outcome]:
-    todo = [c for name in names for c in cases(name)]
+def run_all(names: Sequence[str], jobs: int = 0, learners_only: bool = False) -> List[Outcome]:
+    todo = [c for name in names for c in cases(name) if c.learner or not learners_only]
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
         return list(pool.map(run, todo))
 
@@ -136,14 +203,24 @@ def figures(outcomes: List[Outcome]) -> str:
     mutants = [o for o in outcomes if o.case.mutant]
     alternatives = [o for o in outcomes if not o.case.mutant]
     kinds = [o for o in mutants if o.case.kind]
+    learners = [o for o in mutants if o.case.learner]
     caught = sum(o.caught for o in mutants)
     accepted = sum(not o.failed and not o.error for o in alternatives)
     diagnosed = sum(o.caught and o.diagnosed for o in kinds)
-    return (f"caught {caught}/{len(mutants)}, accepted {accepted}/{len(alternatives)}, "
+    named = sum(o.named for o in learners)
+    misleading = sum(o.misleading for o in learners)
+    return (f"caught {caught}/{len(mutants)} ({percent(caught, len(mutants))}), "
+            f"named {named}/{len(learners)} ({percent(named, len(learners))}), "
+            f"misleading {misleading}, "
+            f"accepted {accepted}/{len(alternatives)} ({percent(accepted, len(alternatives))}), "
             f"diagnosed {diagnosed}/{len(kinds)}")
 
 
-def report(outcomes: List[Outcome]) -> List[str]:
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "n/a"
+
+
+def report(outcomes: List[Outcome], verbose: bool = False) -> List[str]:
     lines = []
     for o in outcomes:
         c = o.case
@@ -153,23 +230,32 @@ def report(outcomes: List[Outcome]) -> List[str]:
             verdict = "caught" if o.caught else "MISSED"
             if c.kind:
                 verdict += " and diagnosed" if o.diagnosed else f" but NOT diagnosed as {c.kind}"
+            if c.learner:
+                verdict += " and named" if o.named else f" but NOT named ({' / '.join(c.cause)})"
+                if o.misleading:
+                    verdict += " MISLEADING"
             if o.caught:
                 verdict += f" by {', '.join(o.failed)}"
         else:
             verdict = "accepted" if not o.failed else f"REJECTED by {', '.join(o.failed)}"
         label = "mutant" if c.mutant else "alternative"
         lines.append(f"{c.exercise}.{c.function} {label} '{c.name}': {verdict}")
+        if verbose and c.mutant and c.learner and (o.misleading or not o.named) and o.messages:
+            lines.extend("    | " + line for line in o.messages[0].splitlines())
     return lines
 
 
 def main(argv: Sequence[str]) -> int:
-    names = list(argv) or exercises()
-    outcomes = run_all(names)
-    for line in report(outcomes):
+    verbose = "-v" in argv
+    learners_only = "--learners" in argv
+    names = [a for a in argv if a not in ("-v", "--learners")] or exercises()
+    outcomes = run_all(names, learners_only=learners_only)
+    for line in report(outcomes, verbose):
         print(line)
     print(figures(outcomes))
     bad = [o for o in outcomes if o.error or (o.case.mutant and not (
-        o.caught and (o.diagnosed or not o.case.kind))) or (not o.case.mutant and o.failed)]
+        o.caught and (o.diagnosed or not o.case.kind))) or (not o.case.mutant and o.failed)
+        or o.misleading]
     return 1 if bad else 0
 
 

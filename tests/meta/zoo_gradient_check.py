@@ -143,3 +143,171 @@ ALTERNATIVES = [
          edits=[("x = np.array(x, dtype=np.float64)  # a private float64 copy",
                  "x = np.asarray(x).astype(float)")]),
 ]
+
+# The learner corpus: whole functions as learners write them (see zoo.py).
+LEARNERS = [
+    dict(function="numerical_gradient", name="forward difference", cause=("forward",),
+         not_cause=("default at 1e-5",),
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape)
+    fx = f(x)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + eps
+        grad[ix] = (f(x) - fx) / eps
+        x[ix] = old
+    return grad
+'''),
+    dict(function="numerical_gradient", name="divides by eps, not 2*eps",
+         cause=("twice", "2 * eps", "2*eps", "factor 2"), not_cause=("default at 1e-5",),
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + eps
+        a = f(x)
+        x[ix] = old - eps
+        b = f(x)
+        x[ix] = old
+        grad[ix] = (a - b) / eps
+    return grad
+'''),
+    dict(function="numerical_gradient", name="never puts the element back",
+         cause=("changed its input", "restore", "put the saved value back"),
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape)
+    for ix in np.ndindex(x.shape):
+        x[ix] += eps
+        a = f(x)
+        x[ix] -= 2 * eps
+        b = f(x)
+        grad[ix] = (a - b) / (2 * eps)
+    return grad
+'''),
+    dict(function="numerical_gradient", name="only loops over the first axis",
+         cause=("shape", "element"),
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape)
+    for i in range(len(x)):
+        old = x[i].copy() if np.ndim(x) > 1 else x[i]
+        x[i] = old + eps
+        a = f(x)
+        x[i] = old - eps
+        b = f(x)
+        x[i] = old
+        grad[i] = (a - b) / (2 * eps)
+    return grad
+'''),
+    dict(function="numerical_gradient", name="gradient array in x's dtype (float32 kept)",
+         cause=("float32", "dtype", "float64"),
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros_like(x)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + eps
+        a = f(x)
+        x[ix] = old - eps
+        b = f(x)
+        x[ix] = old
+        grad[ix] = (a - b) / (2 * eps)
+    return grad
+'''),
+    dict(function="relative_error", name="python max over an array", cause=("max", "largest",
+                                                                             "worst"),
+         source='''
+def relative_error(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))),
+                        initial=0.0))
+'''),
+    dict(function="relative_error", name="np.nanmax hides nan", cause=("nan",),
+         source='''
+def relative_error(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.size == 0:
+        return 0.0
+    return float(np.nanmax(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+'''),
+    dict(function="relative_error", name="empty arrays crash np.max", cause=("empty",),
+         source='''
+def relative_error(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+'''),
+    dict(function="relative_error", name="divides by |a| only", cause=("symmetric", "|a| + |b|"),
+         source='''
+def relative_error(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a)), initial=0.0))
+'''),
+    dict(function="check_gradient", name="no float64 copy of x", cause=("float64", "copy"),
+         not_cause=("Compare relative_error(",),
+         source='''
+def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
+    numeric = numerical_gradient(f, x, eps)
+    return bool(relative_error(numeric, grad(x)) < tolerance)
+'''),
+    dict(function="check_gradient", name="<= where < belongs", cause=("tolerance", "strictly"),
+         source='''
+def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
+    x = np.array(x, dtype=np.float64)
+    return bool(relative_error(numerical_gradient(f, x, eps), grad(x)) <= tolerance)
+'''),
+    dict(function="check_gradient", name="eps ignored: numerical_gradient's default",
+         cause=("eps",),
+         source='''
+def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
+    x = np.array(x, dtype=np.float64)
+    return bool(relative_error(numerical_gradient(f, x), grad(x)) < tolerance)
+'''),
+]
+
+CORRECT = [
+    dict(function="numerical_gradient", name="flat view with nditer-free indexing",
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape, dtype=np.float64)
+    flat_x = x.reshape(-1)
+    flat_g = grad.reshape(-1)
+    for i in range(flat_x.size):
+        old = flat_x[i]
+        try:
+            flat_x[i] = old + eps
+            up = f(x)
+            flat_x[i] = old - eps
+            down = f(x)
+        finally:
+            flat_x[i] = old
+        flat_g[i] = (up - down) / (2 * eps)
+    return grad
+'''),
+    dict(function="relative_error", name="np.where instead of np.maximum",
+         source='''
+def relative_error(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    den = np.abs(a) + np.abs(b)
+    den = np.where(den > 1e-8, den, 1e-8)
+    return float((np.abs(a - b) / den).max())
+'''),
+    dict(function="check_gradient", name="astype copy and an explicit comparison",
+         source='''
+def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
+    x64 = np.asarray(x).astype(np.float64)
+    err = relative_error(numerical_gradient(f, x64, eps), grad(x64))
+    if err < tolerance:
+        return True
+    return False
+'''),
+]

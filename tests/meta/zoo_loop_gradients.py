@@ -57,3 +57,137 @@ ALTERNATIVES = [
                        "        dl_dw += 2 * (y_hat - y_data[i]) * x_data[i] / N\n"
                        "        dl_db += 2 * (y_hat - y_data[i]) / N\n")]),
 ]
+
+# The learner corpus: whole functions as learners write them (see zoo.py).
+LEARNERS = [
+    dict(function="calculate_gradients", name="w and b updated inside the sum (stochastic)",
+         cause=("inside the loop", "fixed while", "held fixed", "after the loop"),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    for x, y in zip(x_data, y_data):
+        error = y - (w * x + b)
+        w = w + learning_rate * (2 / N) * error * x
+        b = b + learning_rate * (2 / N) * error
+    return w, b
+'''),
+    dict(function="calculate_gradients", name="derivative of the square without its 2",
+         cause=("half", "factor 2"),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for i in range(N):
+        err = (w * x_data[i] + b) - y_data[i]
+        gw += err * x_data[i] / N
+        gb += err / N
+    return w - learning_rate * gw, b - learning_rate * gb
+'''),
+    dict(function="calculate_gradients", name="divides by 2N as if the loss were halved",
+         cause=("quarter", "0.25", "factor"), not_cause=("add a 2",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for x, y in zip(x_data, y_data):
+        err = (w * x + b) - y
+        gw += err * x / (2 * N)
+        gb += err / (2 * N)
+    return w - learning_rate * gw, b - learning_rate * gb
+'''),
+    dict(function="calculate_gradients", name="in-place steps on the caller's arrays",
+         cause=("changed its input",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for x, y in zip(x_data, y_data):
+        err = (w * x + b) - y
+        gw += 2 * err * x / N
+        gb += 2 * err / N
+    w -= learning_rate * gw
+    b -= learning_rate * gb
+    return w, b
+'''),
+    dict(function="calculate_gradients", name="step goes uphill", cause=("sign", "uphill"),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for x, y in zip(x_data, y_data):
+        err = (w * x + b) - y
+        gw += 2 * err * x / N
+        gb += 2 * err / N
+    return w + learning_rate * gw, b + learning_rate * gb
+'''),
+    dict(function="calculate_gradients", name="b's step uses the w gradient's inner x",
+         cause=("b_next",), not_cause=("w_next came back",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for x, y in zip(x_data, y_data):
+        err = (w * x + b) - y
+        gw += 2 * err * x / N
+        gb += 2 * err * x / N
+    return w - learning_rate * gw, b - learning_rate * gb
+'''),
+    dict(function="calculate_gradients", name="returns the gradients, not the new parameters",
+         cause=("gradient itself", "not the gradients", "learning rate was not used"),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for x, y in zip(x_data, y_data):
+        err = (w * x + b) - y
+        gw += 2 * err * x / N
+        gb += 2 * err / N
+    return gw, gb
+'''),
+    dict(function="calculate_gradients", name="len(x_data) - 1 samples (off by one)",
+         cause=("samples left out", "sample left out", "skipped"),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for i in range(1, N):
+        err = (w * x_data[i] + b) - y_data[i]
+        gw += 2 * err * x_data[i] / N
+        gb += 2 * err / N
+    return w - learning_rate * gw, b - learning_rate * gb
+'''),
+    dict(function="calculate_gradients", name="learning rate forgotten for b only",
+         cause=("learning rate was not used",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    gw = gb = 0.0
+    for x, y in zip(x_data, y_data):
+        err = (w * x + b) - y
+        gw += 2 * err * x / N
+        gb += 2 * err / N
+    return w - learning_rate * gw, b - gb
+'''),
+]
+
+CORRECT = [
+    dict(function="calculate_gradients", name="sum() over generator expressions",
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    res = [y - (w * x + b) for x, y in zip(x_data, y_data)]
+    gw = sum(-2 * r * x for r, x in zip(res, x_data)) / N
+    gb = sum(-2 * r for r in res) / N
+    return w - learning_rate * gw, b - learning_rate * gb
+'''),
+    dict(function="calculate_gradients", name="np.dot of residuals and x",
+         imports="import numpy as np",
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    r = np.asarray(y_data) - (w * np.asarray(x_data) + b)
+    return (w + learning_rate * 2 / N * np.dot(r, x_data),
+            b + learning_rate * 2 / N * np.sum(r))
+'''),
+    dict(function="calculate_gradients", name="enumerate, gradients gathered in a list",
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    grads = [0.0, 0.0]
+    for i, x in enumerate(x_data):
+        d = 2 * ((w * x + b) - y_data[i]) / N
+        grads[0] += d * x
+        grads[1] += d
+    w_next = w - learning_rate * grads[0]
+    b_next = b - learning_rate * grads[1]
+    return w_next, b_next
+'''),
+]

@@ -70,3 +70,140 @@ ALTERNATIVES = [
                 (LOSS, "diff = pred - np.asarray(outputs)\n"
                        "    return float(np.sum(diff * diff) / diff.size)")]),
 ]
+
+# The learner corpus: whole functions as learners write them (see zoo.py).
+_UW = '''
+def update_weights(inputs, outputs, weights, lr):
+    h = 0.0001
+    base = feed_forward(inputs, outputs, weights)
+    new = deepcopy(weights)
+    for i, layer in enumerate(weights):
+        for index, _ in np.ndenumerate(layer):
+            probe = deepcopy(weights)
+            probe[i][index] += h
+            slope = (feed_forward(inputs, outputs, probe) - base) / h
+            new[i][index] -= lr * slope
+    return new
+'''
+
+LEARNERS = [
+    dict(function="feed_forward", name="python max instead of a mean", cause=("mean",),
+         source='''
+def feed_forward(inputs, outputs, weights):
+    pred = np.dot(inputs, weights[0]) + weights[1]
+    return float(np.sum((pred - outputs) ** 2))
+'''),
+    dict(function="feed_forward", name="weights applied as x.T W (transposed)",
+         cause=("shape", "transpos"),
+         source='''
+def feed_forward(inputs, outputs, weights):
+    pred = np.dot(np.transpose(inputs), weights[0]) + weights[1]
+    return float(np.mean((pred - outputs) ** 2))
+'''),
+    dict(function="feed_forward", name="bias forgotten", cause=("bias",),
+         source='''
+def feed_forward(inputs, outputs, weights):
+    pred = np.dot(inputs, weights[0])
+    return float(np.mean((pred - outputs) ** 2))
+'''),
+    dict(function="feed_forward", name="absolute error instead of squared", cause=("square",),
+         source='''
+def feed_forward(inputs, outputs, weights):
+    pred = np.dot(inputs, weights[0]) + weights[1]
+    return float(np.mean(np.abs(pred - outputs)))
+'''),
+    dict(function="update_weights", name="nudges the caller's weights and never undoes it",
+         cause=("changed its input",),
+         source='''
+def update_weights(inputs, outputs, weights, lr):
+    h = 0.0001
+    base = feed_forward(inputs, outputs, weights)
+    grads = []
+    for layer in weights:
+        g = np.zeros_like(layer)
+        for index, _ in np.ndenumerate(layer):
+            layer[index] += h
+            g[index] = (feed_forward(inputs, outputs, weights) - base) / h
+        grads.append(g)
+    return [w - lr * g for w, g in zip(weights, grads)]
+'''),
+    dict(function="update_weights", name="slopes measured on partly updated weights",
+         cause=("original weights", "original"),
+         source='''
+def update_weights(inputs, outputs, weights, lr):
+    h = 0.0001
+    new = deepcopy(weights)
+    for i, layer in enumerate(weights):
+        for index, _ in np.ndenumerate(layer):
+            base = feed_forward(inputs, outputs, new)
+            probe = deepcopy(new)
+            probe[i][index] += h
+            slope = (feed_forward(inputs, outputs, probe) - base) / h
+            new[i][index] -= lr * slope
+    return new
+'''),
+    dict(function="update_weights", name="float64 working copy: weights come back float64",
+         cause=("float64", "dtype"),
+         source='''
+def update_weights(inputs, outputs, weights, lr):
+    h = 0.0001
+    base = feed_forward(inputs, outputs, weights)
+    new = [np.array(w, dtype=np.float64) for w in weights]
+    for i, layer in enumerate(weights):
+        for index, _ in np.ndenumerate(layer):
+            probe = [np.array(w, dtype=np.float64) for w in weights]
+            probe[i][index] += h
+            new[i][index] -= lr * (feed_forward(inputs, outputs, probe) - base) / h
+    return new
+'''),
+    dict(function="update_weights", name="step goes uphill", cause=("sign", "uphill"),
+         source=_UW.replace("new[i][index] -= lr", "new[i][index] += lr")),
+    dict(function="update_weights", name="nudge of 0.001 instead of 0.0001",
+         cause=("0.001",),
+         source=_UW.replace("h = 0.0001", "h = 0.001")),
+]
+
+CORRECT = [
+    dict(function="update_weights", name="central difference (the tests allow it beside the story's forward one)",
+         source='''
+def update_weights(inputs, outputs, weights, lr):
+    h = 0.0001
+    new = deepcopy(weights)
+    for i, layer in enumerate(weights):
+        for index, _ in np.ndenumerate(layer):
+            up, down = deepcopy(weights), deepcopy(weights)
+            up[i][index] += h
+            down[i][index] -= h
+            slope = (feed_forward(inputs, outputs, up) - feed_forward(inputs, outputs, down)) / (2 * h)
+            new[i][index] -= lr * slope
+    return new
+'''),
+    dict(function="update_weights", name="list of arrays, lr times gradient list (numpy 2 safe)",
+         source='''
+def update_weights(inputs, outputs, weights, lr):
+    h = 0.0001
+    base = feed_forward(inputs, outputs, weights)
+    grads = []
+    for i, layer in enumerate(weights):
+        g = np.zeros_like(layer)
+        for index, _ in np.ndenumerate(layer):
+            probe = deepcopy(weights)
+            probe[i][index] += h
+            g[index] = (feed_forward(inputs, outputs, probe) - base) / h
+        grads.append(g)
+    return [wt - lr * g for wt, g in zip(weights, grads)]
+'''),
+    dict(function="feed_forward", name="matmul and a mean of squares",
+         source='''
+def feed_forward(inputs, outputs, weights):
+    W, b = weights
+    residual = np.asarray(inputs, dtype=float) @ W + b - np.asarray(outputs, dtype=float)
+    return float((residual ** 2).mean())
+'''),
+    dict(function="feed_forward", name="flattened dot product of the residual with itself",
+         source='''
+def feed_forward(inputs, outputs, weights):
+    r = (np.dot(inputs, weights[0]) + weights[1] - np.asarray(outputs)).ravel()
+    return float(np.dot(r, r) / r.size)
+'''),
+]

@@ -48,3 +48,132 @@ ALTERNATIVES = [
                  "        w[2] = w[2] - alpha * db\n",
                  "        w = w - alpha * np.array([dw1, dw2, db])\n")]),
 ]
+
+# The learner corpus: whole functions as learners write them (see zoo.py).
+LEARNERS = [
+    dict(function="y_hat", name="bias taken from w[0], weights shifted", cause=("bias", "w[2]"),
+         source='''
+def y_hat(x_1, x_2, w):
+    b, w1, w2 = w
+    return float(w1 * x_1 + w2 * x_2 + b)
+'''),
+    dict(function="y_hat", name="bias forgotten", cause=("bias",),
+         source='''
+def y_hat(x_1, x_2, w):
+    return float(x_1 * w[0] + x_2 * w[1])
+'''),
+    dict(function="y_hat", name="w1 and w2 swapped", cause=("swapped", "w1 and w2"),
+         not_cause=("bias is the last",),
+         source='''
+def y_hat(x_1, x_2, w):
+    return float(x_1 * w[1] + x_2 * w[0] + w[2])
+'''),
+    dict(function="gradient_w1", name="residual the wrong way round", cause=("sign",),
+         source='''
+def gradient_w1(y_hat, y, x_1):
+    error = y - y_hat
+    return float(error * x_1)
+'''),
+    dict(function="gradient_w2", name="the 2 of the square kept although the loss is halved",
+         cause=("twice", "factor 2"),
+         source='''
+def gradient_w2(y_hat, y, x_2):
+    return float(2 * (y_hat - y) * x_2)
+'''),
+    dict(function="gradient_b", name="bias gradient multiplied by an input", cause=("bias",),
+         source='''
+def gradient_b(y_hat, y):
+    return float((y_hat - y) * y_hat)
+'''),
+    dict(function="adapt_weights", name="prediction recomputed before each weight's step",
+         cause=("prediction", "one prediction", "same prediction"), not_cause=("fixed 0.1",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = list(initial_weights)
+    for epoch in range(epochs):
+        w[0] = w[0] - alpha * gradient_w1(y_hat(x_1, x_2, w), y, x_1)
+        w[1] = w[1] - alpha * gradient_w2(y_hat(x_1, x_2, w), y, x_2)
+        w[2] = w[2] - alpha * gradient_b(y_hat(x_1, x_2, w), y)
+    return np.array(w)
+'''),
+    dict(function="adapt_weights", name="caller's weights updated in place",
+         cause=("changed its input",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = initial_weights
+    for _ in range(epochs):
+        p = y_hat(x_1, x_2, w)
+        g = [gradient_w1(p, y, x_1), gradient_w2(p, y, x_2), gradient_b(p, y)]
+        for i in range(3):
+            w[i] -= alpha * g[i]
+    return w
+'''),
+    dict(function="adapt_weights", name="one epoch too many", cause=("one epoch more",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = np.array(initial_weights, dtype=float)
+    for _ in range(epochs + 1):
+        p = y_hat(x_1, x_2, w)
+        w = w - alpha * np.array([gradient_w1(p, y, x_1), gradient_w2(p, y, x_2),
+                                  gradient_b(p, y)])
+    return w
+'''),
+    dict(function="adapt_weights", name="fixed learning rate 0.1 instead of alpha",
+         cause=("rate of 0.1", "use alpha"),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = np.array(initial_weights, dtype=float)
+    for _ in range(epochs):
+        p = y_hat(x_1, x_2, w)
+        w = w - 0.1 * np.array([gradient_w1(p, y, x_1), gradient_w2(p, y, x_2),
+                                gradient_b(p, y)])
+    return w
+'''),
+    dict(function="adapt_weights", name="float32 working copy", cause=("float32",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = np.array(initial_weights, dtype=np.float32)
+    for _ in range(epochs):
+        p = y_hat(x_1, x_2, w)
+        w -= alpha * np.array([gradient_w1(p, y, x_1), gradient_w2(p, y, x_2),
+                               gradient_b(p, y)], dtype=np.float32)
+    return w
+'''),
+]
+
+CORRECT = [
+    dict(function="y_hat", name="np.dot with [x_1, x_2, 1]",
+         source='''
+def y_hat(x_1, x_2, w):
+    return float(np.dot([x_1, x_2, 1.0], w))
+'''),
+    dict(function="adapt_weights", name="whole vector step from a gradient array",
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = np.asarray(initial_weights, dtype=float).copy()
+    for _ in range(epochs):
+        p = y_hat(x_1, x_2, w)
+        grad = np.array([gradient_w1(p, y, x_1), gradient_w2(p, y, x_2), gradient_b(p, y)])
+        w = w - alpha * grad
+    return w
+'''),
+    dict(function="adapt_weights", name="while loop counting down, tuple unpacking",
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w1, w2, b = (float(v) for v in initial_weights)
+    left = epochs
+    while left > 0:
+        p = y_hat(x_1, x_2, [w1, w2, b])
+        w1, w2, b = (w1 - alpha * gradient_w1(p, y, x_1), w2 - alpha * gradient_w2(p, y, x_2),
+                     b - alpha * gradient_b(p, y))
+        left -= 1
+    return np.array([w1, w2, b])
+'''),
+    dict(function="gradient_w1", name="chain rule spelled out in two lines",
+         source='''
+def gradient_w1(y_hat, y, x_1):
+    dloss_dyhat = y_hat - y
+    dyhat_dw1 = x_1
+    return float(dloss_dyhat * dyhat_dw1)
+'''),
+]

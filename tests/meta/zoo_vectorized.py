@@ -66,3 +66,103 @@ ALTERNATIVES = [
     dict(function="calculate_loss", name="np.square, summed and divided by y.size",
          edits=[(LOSS, "    return float(np.sum(np.square(y_hat - y)) / y.size)")]),
 ]
+
+# The learner corpus: whole functions as learners write them (see zoo.py).
+LEARNERS = [
+    dict(function="forward", name="w @ x instead of x @ w", cause=("shape", "transpos", "order"),
+         source='''
+def forward(x, w, b):
+    return np.dot(w.T, x.T) + b.T
+'''),
+    dict(function="forward", name="bias forgotten", cause=("bias", "b"),
+         not_cause=("transposed",),
+         source='''
+def forward(x, w, b):
+    return np.dot(x, w)
+'''),
+    dict(function="calculate_loss", name="sum instead of mean", cause=("mean", "times"),
+         source='''
+def calculate_loss(y, y_hat):
+    return float(np.sum((y - y_hat) ** 2))
+'''),
+    dict(function="calculate_loss", name="mean over axis 0 only, an array back",
+         cause=("shape", "single number", "float"),
+         source='''
+def calculate_loss(y, y_hat):
+    return np.mean((y - y_hat) ** 2, axis=0)
+'''),
+    dict(function="backward", name="bias gradient without the sum over samples",
+         cause=("rows", "sum over the samples", "summed over the samples"),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    n = x.shape[0]
+    err = y_hat - y
+    return w - learning_rate * (x.T @ err) / n, b - learning_rate * err / n
+'''),
+    dict(function="backward", name="error.T @ x (transposed weight gradient)",
+         cause=("transpos",),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    n = len(x)
+    err = y_hat - y
+    gw = (err.T @ x).T if w.shape[0] != w.shape[1] else err.T @ x
+    return w - learning_rate * gw / n, b - learning_rate * err.sum(axis=0, keepdims=True) / n
+'''),
+    dict(function="backward", name="sum over axis 1 for the bias", cause=("shape", "axis"),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    n = x.shape[0]
+    err = y_hat - y
+    gb = np.sum(err, axis=1, keepdims=True) / n
+    return w - learning_rate * (x.T @ err) / n, b - learning_rate * gb
+'''),
+    dict(function="backward", name="in-place update of the caller's w and b",
+         cause=("changed its input",),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    n = x.shape[0]
+    err = y_hat - y
+    w -= learning_rate * (x.T @ err) / n
+    b -= learning_rate * np.sum(err, axis=0, keepdims=True) / n
+    return w, b
+'''),
+    dict(function="backward", name="residual y - y_hat with a minus step", cause=("sign",),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    n = x.shape[0]
+    err = y - y_hat
+    return (w - learning_rate * (x.T @ err) / n,
+            b - learning_rate * np.sum(err, axis=0, keepdims=True) / n)
+'''),
+    dict(function="backward", name="float32 step results", cause=("float32", "dtype"),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    n = x.shape[0]
+    err = (y_hat - y).astype(np.float32)
+    gw = x.T.astype(np.float32) @ err / n
+    gb = np.sum(err, axis=0, keepdims=True) / n
+    return w.astype(np.float32) - learning_rate * gw, b.astype(np.float32) - learning_rate * gb
+'''),
+]
+
+CORRECT = [
+    dict(function="backward", name="np.dot and mean over axis 0",
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    d = y_hat - y
+    gw = np.dot(x.T, d) / x.shape[0]
+    gb = d.mean(axis=0, keepdims=True)
+    return w - learning_rate * gw, b - learning_rate * gb
+'''),
+    dict(function="forward", name="np.matmul and broadcasting with np.add",
+         source='''
+def forward(x, w, b):
+    return np.add(np.matmul(x, w), b)
+'''),
+    dict(function="calculate_loss", name="np.square of the difference, averaged by hand",
+         source='''
+def calculate_loss(y, y_hat):
+    diff = np.asarray(y_hat) - np.asarray(y)
+    return float(np.square(diff).sum() / diff.size)
+'''),
+]
