@@ -258,17 +258,23 @@ def generate(root: Path) -> Dict[Path, str]:
             for e in catalog.EXERCISES}
 
 
-def stale(root: Path) -> List[Path]:
-    """The stubs in ``root``/exercises that differ from what :func:`generate` makes."""
+def differing(generated: Dict[Path, str]) -> List[Path]:
+    """The files of ``generated`` (path: the text a generator makes) that are missing
+    or hold other text: stale copies of a generated mirror (stubs, notebooks)."""
     out = []
-    for path, text in generate(root).items():
+    for path, text in generated.items():
         try:
-            current = path.read_text(encoding="utf-8")
+            current: Optional[str] = path.read_text(encoding="utf-8")
         except OSError:
             current = None
         if current != text:
             out.append(path)
     return out
+
+
+def stale(root: Path) -> List[Path]:
+    """The stubs in ``root``/exercises that differ from what :func:`generate` makes."""
+    return differing(generate(root))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

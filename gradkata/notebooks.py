@@ -203,15 +203,7 @@ def generate(root: Path) -> Dict[Path, str]:
 
 def stale(root: Path) -> List[Path]:
     """The notebooks in ``root``/notebooks that differ from what :func:`generate` makes."""
-    out = []
-    for path, text in generate(root).items():
-        try:
-            current: Optional[str] = path.read_text(encoding="utf-8")
-        except OSError:
-            current = None
-        if current != text:
-            out.append(path)
-    return out
+    return authoring.differing(generate(root))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
