@@ -77,7 +77,9 @@ def diagnosis(message: str) -> str:
     chosen = sentences[0]
     if _COMPARISON in chosen:
         if len(sentences) > 1:
-            chosen = sentences[1]  # a suggestion, in words the suite chose: kept as it is
+            # The suggestion, in words the suite chose, kept as it is (it may be a
+            # reading and the possible causes behind it: all of it).
+            chosen = " ".join(sentences[1:])
         else:  # values alone: what differed is the whole diagnosis
             chosen = chosen.split(" came back as ")[0].split(" has ")[0] \
                 + ": not the expected value, and no pattern recognised."
