@@ -497,7 +497,10 @@ def check_reading(learner, reference, f, grad, x, got):
                 "first (its own tests say how).")
     try:
         theirs = learner.numerical_gradient(f, work.copy())
-        right = reference.relative_error(theirs, numeric) <= 1e-9
+        # numpy, not the reference: the handout answers the reference's calls on the
+        # tests' own inputs only, and these numbers come from the learner.
+        right = np.shape(theirs) == numeric.shape and np.allclose(theirs, numeric, rtol=1e-9,
+                                                                   atol=1e-12)
     except Exception:  # noqa: BLE001
         right = False
     if not right:
