@@ -114,8 +114,8 @@ def configuration(kata: Path) -> Tuple[Path, Optional[Path], str]:
     # plugin is consulted, and loading them all (hypothesis, xdist, coverage...)
     # cost this process 0.4 s of CPU before the judge paid for them again.
     light = ["--disable-plugin-autoload", "-p", "gradkata.entry"]
-    if pytest.version_tuple < (8, 4):  # type: ignore[attr-defined]  # no such option then
-        light = []
+    if pytest.version_tuple < (8, 4):  # type: ignore[attr-defined]  # pragma: no cover
+        light = []  # no such option before pytest 8.4: every plugin is loaded
     # --capture=no: nothing is run, and pytest need not take this process's output.
     args = [*BASE_ARGS, "--capture=no", "--rootdir", str(kata), str(kata / "tests")]
 

@@ -481,6 +481,19 @@ def test_the_kata_s_own_tests_take_their_points_from_the_catalog_only(pytester):
     assert all(f"gives points to {name}, which is no test" in said for name in listed)
 
 
+def test_a_test_given_points_in_two_places_is_an_error(pytester):
+    _tiny_kata(pytester)
+    (pytester.path / "tests").mkdir()
+    name = next(iter(catalog.find("single_neuron").tests))  # a test the catalog lists
+    (pytester.path / "tests" / "test_single_neuron.py").write_text(
+        f"def {name}(learner):\n    assert learner.y_hat(1, 1, [1, 1, 1]) == 3\n")
+    (pytester.path / "tests" / "points.toml").write_text(f"[single_neuron]\n{name} = 9\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (f"tests/test_single_neuron.py::{name} has points in both gradkata/kata.toml and "
+            in result.stderr.str())
+
+
 def test_the_catalog_s_totals_are_the_sums_of_its_tests_points():
     for exercise in catalog.EXERCISES:
         assert exercise.points == sum(exercise.tests.values()) > 0
