@@ -1,18 +1,23 @@
 """The six exercises, in the order a learner takes them, read from ``gradkata/kata.toml``.
 
 That file is the one place that names them and holds their facts (title,
-story, functions, points) and their hints, as rustlings' info.toml does; the
-pytest plugin, the score table, the class grader, the hints and the CLI all
-read them here. To add an exercise, add a table there (its comments say
+story, functions, each graded test's points) and their hints, as rustlings'
+info.toml does; the pytest plugin, the score table, the class grader, the hints
+and the CLI all read them here. An exercise's total is the sum of its tests'
+points, never written. To add an exercise, add a table there (its comments say
 what else to write).
+
+Tests that are not the kata's own (an instructor's private tests) take their
+points from a ``points.toml`` in their own folder (:func:`read_points_file`), so
+that the learners' copy of the catalog never names them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .tomlfile import tomllib
 
@@ -24,10 +29,46 @@ class Exercise:
     title: str
     seed: str  # its story: what it retells, in a few words a learner can follow (no file names)
     functions: Tuple[str, ...]  # in the order a learner should write them
-    points: int  # what its graded tests add up to
+    # each graded test's points, by test function name (left out of the hash: a dict)
+    tests: Mapping[str, int] = field(hash=False)
+
+    @property
+    def points(self) -> int:
+        """What its graded tests add up to."""
+        return sum(self.tests.values())
 
 
 CATALOG_FILE = "kata.toml"
+POINTS_FILE = "points.toml"  # the points of tests in a folder other than the kata's tests/
+
+
+class BadPoints(Exception):
+    """A catalog's points table that is not a table of whole numbers of points."""
+
+
+def points_table(table: Any, where: str) -> Dict[str, int]:
+    """``table`` (test name -> points) checked: whole, positive numbers; ``where``
+    names it in the error."""
+    if not isinstance(table, dict):
+        raise BadPoints(f"{where} must be a table of test names and their points")
+    for name, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise BadPoints(f"{where}: {name} = {value!r}, but points are whole numbers above 0")
+    return dict(table)
+
+
+def read_points_file(path: Path) -> Dict[str, Dict[str, int]]:
+    """A ``points.toml``: one table per exercise, each test's name and points::
+
+        [vectorized]
+        test_forward_on_an_unseen_batch = 5
+    """
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadPoints(f"{path} could not be read: {exc}") from None
+    return {str(exercise): points_table(table, f"{path} [{exercise}]")
+            for exercise, table in data.items()}
 
 
 def _read() -> Tuple[Tuple[Exercise, ...], Dict[str, Tuple[str, ...]]]:
@@ -36,7 +77,8 @@ def _read() -> Tuple[Tuple[Exercise, ...], Dict[str, Tuple[str, ...]]]:
     rows = tomllib.loads(text)["exercise"]
     exercises = tuple(
         Exercise(int(row["number"]), str(row["name"]), str(row["title"]), str(row["story"]),
-                 tuple(str(f) for f in row["functions"]), int(row["points"]))
+                 tuple(str(f) for f in row["functions"]),
+                 points_table(row.get("points", {}), f"{CATALOG_FILE} [{row['name']}.points]"))
         for row in rows)
     hints = {str(row["name"]): tuple(str(h).strip() for h in row.get("hints", ()))
              for row in rows}

@@ -9,8 +9,11 @@ kata's pyproject.toml does.
   ``exercises`` (the default), ``solutions``, or a folder of the six modules.
 - fixtures ``learner`` (the graded module, run in a sandbox worker) and
   ``reference`` (the same module from ``solutions/``, in this process).
-- marker ``points(n)``: what a test is worth (module ``pytestmark`` sets a
-  file's default; 1 without either). Marker ``exercise(name)``: which
+- what a test is worth: the catalog's (``gradkata/kata.toml``, each
+  exercise's ``[exercise.points]``) for the kata's tests/, a ``points.toml``
+  in their own folder for others (an instructor's private tests); a graded
+  test without points, or points naming no test, stop the run at collection
+  (:func:`check_points`). Marker ``exercise(name)``: which
   exercise a test grades, when its file is not ``test_<name>.py``. Marker
   ``visibility(level)``: who sees the test's result on Gradescope (``hidden``,
   ``after_due_date``, ``after_published`` or ``visible``, the default; a
@@ -60,6 +63,11 @@ class _State:
         self.launched: Dict[str, sandbox.Sandbox] = {}  # workers started ahead of their tests
         self.started = time.monotonic()
         self.recorder: Optional[recorded.Recorder] = None  # --gradkata-record
+        # Every graded test function collected, by file: its exercise and name
+        # (all of a file's, whatever -k or a node id selects), and what each is worth.
+        self.functions: Dict[Path, List[Tuple[str, str]]] = {}
+        self.points: Dict[Tuple[Path, str], int] = {}
+        self.marked: List[str] = []  # graded tests still marked points(n): an error
 
 
 def resolve_impl(config: pytest.Config) -> Tuple[Path, str, str]:
@@ -128,7 +136,9 @@ def _state(config: pytest.Config) -> Optional[_State]:
 
 @pytest.hookimpl(tryfirst=True)  # before hypothesis's plugin reads --hypothesis-seed
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "points(n): what a graded test is worth")
+    config.addinivalue_line(
+        "markers", "points(n): no longer read: a graded test's points are written in the "
+        "catalog (gradkata/kata.toml, or a points.toml beside private tests)")
     config.addinivalue_line("markers", "exercise(name): the exercise a test grades")
     config.addinivalue_line(
         "markers", "visibility(level): who sees a graded test on Gradescope: "
@@ -197,8 +207,109 @@ def exercise_of(node: Any) -> Optional[str]:
 
 
 def points_of(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("points")
-    return float(marker.args[0]) if marker is not None else 1.0
+    """What a graded test is worth, as :func:`check_points` found it in the catalog."""
+    state = _require(item.config)
+    return float(state.points[(Path(str(item.path)), _function_name(item))])
+
+
+def _function_name(node: Any) -> str:
+    return str(getattr(node, "originalname", None) or node.name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, Any]:
+    # Every test function of every file collected, before a node id or -k picks
+    # some: the points check needs them all to tell a stale catalog line.
+    report = yield
+    state = _state(collector.config)
+    if state is None or not report.passed or not isinstance(collector,
+                                                            (pytest.Module, pytest.Class)):
+        return report
+    found = state.functions.setdefault(Path(str(collector.path)), [])
+    for node in report.result or ():
+        if isinstance(node, pytest.Function):
+            exercise = exercise_of(node)
+            if exercise is not None and (exercise, _function_name(node)) not in found:
+                found.append((exercise, _function_name(node)))
+            if exercise is not None and node.get_closest_marker("points") is not None:
+                state.marked.append(
+                    f"{node.nodeid} is marked points(...), but a graded test's points are "
+                    f"written once, in {_where_points_go(state, node.path, exercise)}: "
+                    "move the value there and remove the marker.")
+    return report
+
+
+def _where_points_go(state: _State, path: Any, exercise: Optional[str]) -> str:
+    if Path(str(path)).parent == state.rootdir / "tests":
+        return f"gradkata/{catalog.CATALOG_FILE}, in the [exercise.points] table of {exercise}"
+    folder = Path(str(path)).parent
+    try:
+        shown = folder.relative_to(state.rootdir)
+    except ValueError:
+        shown = folder
+    return f"{shown / catalog.POINTS_FILE}, in its [{exercise}] table"
+
+
+def check_points(state: _State) -> None:
+    """Find every collected graded test's points, once, in the one place they are written.
+
+    The kata's own tests (files in its tests/ folder) take theirs from the
+    catalog; any other folder's (tests/private/, say) from the ``points.toml``
+    beside them, which may also add tests to the kata's folder. A test found in
+    neither, or in both, and a line naming no test of a file that was collected
+    in full, stop the run before the first test: a missing or stale value would
+    otherwise change a score without a word.
+    """
+    problems: List[str] = list(dict.fromkeys(state.marked))
+    local: Dict[Path, Dict[str, Dict[str, int]]] = {}
+    kata_tests = state.rootdir / "tests"
+    for path, functions in state.functions.items():
+        folder = path.parent
+        if folder not in local:
+            file = folder / catalog.POINTS_FILE
+            try:
+                local[folder] = catalog.read_points_file(file) if file.is_file() else {}
+            except catalog.BadPoints as exc:
+                raise pytest.UsageError(f"gradkata: {exc}") from None
+        for exercise, name in functions:
+            entry = catalog.find(exercise)
+            public = entry.tests.get(name) if entry is not None and folder == kata_tests else None
+            private = local[folder].get(exercise, {}).get(name)
+            shown = f"{path.relative_to(state.rootdir) if state.rootdir in path.parents else path}"
+            if public is not None and private is not None:
+                problems.append(f"{shown}::{name} has points in both gradkata/"
+                                f"{catalog.CATALOG_FILE} and {folder / catalog.POINTS_FILE}: "
+                                "keep one.")
+            elif public is None and private is None:
+                problems.append(f"{shown}::{name} has no points: add `{name} = N` to "
+                                f"{_where_points_go(state, path, exercise)}.")
+            else:
+                state.points[(path, name)] = int(public if public is not None else private or 0)
+    problems += _stale_points(state, local)
+    if problems:
+        raise pytest.UsageError("gradkata: " + "\ngradkata: ".join(problems))
+
+
+def _stale_points(state: _State, local: Dict[Path, Dict[str, Dict[str, int]]]) -> List[str]:
+    """Lines of a catalog that name no test, for each exercise whose files in that
+    catalog's folder were all collected (a run of one file cannot tell of another's)."""
+    stale = []
+    kata_tests = state.rootdir / "tests"
+    tables = [(kata_tests, e.name, dict(e.tests), f"gradkata/{catalog.CATALOG_FILE} "
+               f"[exercise.points] of {e.name}") for e in catalog.EXERCISES]
+    tables += [(folder, exercise, table, f"{folder / catalog.POINTS_FILE} [{exercise}]")
+               for folder, tables_here in local.items() for exercise, table in tables_here.items()]
+    for folder, exercise, table, where in tables:
+        files = (catalog.test_files(folder, exercise) if folder == kata_tests
+                 else sorted(folder.glob("test_*.py")))
+        seen = {name for path, functions in state.functions.items() if path.parent == folder
+                for grades, name in functions if grades == exercise}
+        if not seen or any(f not in state.functions for f in files):
+            continue
+        for name in sorted(set(table) - seen):
+            stale.append(f"{where} gives points to {name}, which is no test of "
+                         f"{exercise} there: remove the line, or rename it to the test's name.")
+    return stale
 
 
 def visibility_of(item: pytest.Item) -> str:
@@ -287,6 +398,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None:
         return
+    check_points(state)
     _check_conventions(state, {exercise_of(item) for item in session.items} - {None})
     for index, item in enumerate(session.items):
         facts = _facts(item)

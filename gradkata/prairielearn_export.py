@@ -145,12 +145,13 @@ def question_html(exercise: Exercise) -> str:
 
 
 def suite_files(root: Path, exercise: Exercise) -> List[Path]:
-    """The graded test files of ``exercise`` (private ones included) and the helpers
-    the suite imports, relative to ``root``."""
+    """The graded test files of ``exercise`` (private ones included), the helpers
+    the suite imports and the private tests' points, relative to ``root``."""
     tests = root / "tests"
     own = catalog.test_files(tests, exercise.name)
     helpers = sorted(p for p in tests.glob("*.py") if not p.name.startswith("test_"))
-    return [p.relative_to(root) for p in own + helpers]
+    points = [p for p in [tests / catalog.POINTS_FILE] if p.is_file()]
+    return [p.relative_to(root) for p in own + helpers + points]
 
 
 def package_files(root: Path) -> List[Path]:

@@ -10,15 +10,12 @@ that x came back unchanged (the learner fixture does that by itself).
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import seeds, thousandths
 
 from gradkata.probes import Probe
 from gradkata.verdict import constant_ratio, expect_close, expect_true, show
-
-pytestmark = pytest.mark.points(1)
 
 # A step, and points on a grid of quarters, for which every number below is exact in binary.
 EPS = 0.5
@@ -184,7 +181,6 @@ def test_numerical_gradient_matches_the_docstring_example(learner):
                  factors=factors, hint=hint)
 
 
-@pytest.mark.points(2)
 def test_numerical_gradient_takes_central_differences_with_the_given_eps(learner):
     """For f = sum(x**3) the result is exactly 3x^2 + eps^2, for x of 1, 2 or 3 dimensions.
 
@@ -236,7 +232,6 @@ def default_eps_reading(got, x):
             "elements.")
 
 
-@pytest.mark.points(2)
 def test_numerical_gradient_moves_one_element_by_eps_at_a_time(learner):
     """f is called 2 * x.size times, each time at x with exactly one element moved by +eps or -eps.
 
@@ -298,7 +293,6 @@ def closed_form_case(kind, x, eps, rng):
     return f, want, size, wrong_formulas(kind, v, eps)
 
 
-@pytest.mark.points(2)
 @given(seed=seeds, dtype=st.sampled_from([np.float64, np.float32]),
        kind=st.sampled_from(["quadratic", "sin", "exp", "cube"]),
        eps=st.sampled_from([1e-3, 1e-2, 1e-1]))
@@ -377,7 +371,6 @@ RELATIVE_CASES = [
 ]
 
 
-@pytest.mark.points(2)
 def test_relative_error_matches_closed_forms(learner):
     """relative_error gives 1/3 for a factor 2, 1 for a sign flip, 0 for zeros, 0.1 at the floor.
 
@@ -405,7 +398,6 @@ def relative_arrays(rng, dtype):
     return one(), one()
 
 
-@pytest.mark.points(2)
 @given(seed=seeds, dtype=st.sampled_from([np.float64, np.float32]))
 def test_relative_error_matches_the_reference_and_is_symmetric(learner, reference, seed, dtype):
     """For any two same-shape arrays relative_error follows the docstring, both ways round."""
@@ -458,7 +450,6 @@ def check_case(kind, x, rng):
     return Probe("quadratic", a=a, b=b), Probe("quadratic_gradient", a=a, b=b)
 
 
-@pytest.mark.points(2)
 @given(seed=seeds, dtype=st.sampled_from([np.float64, np.float32]),
        kind=st.sampled_from(["exp", "cubic", "quadratic"]))
 def test_check_gradient_accepts_correct_gradients(learner, reference, seed, dtype, kind):

@@ -12,15 +12,12 @@ what it does, not only by the formula.
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import generator, pick
 
 from gradkata.sandbox import LearnerError
 from gradkata.verdict import expect_close, expect_true, show
-
-pytestmark = pytest.mark.points(1)
 
 # Seed 001's data, in the seed's own form (a list of one-element rows), and its targets.
 SEED_X = [[1], [2], [3], [4]]
@@ -134,7 +131,6 @@ def losses(inputs, y, rates, steps):
 # critical_learning_rate
 
 
-@pytest.mark.points(2)
 def test_critical_learning_rate_matches_the_story(learner):
     """For the story's x = 1, 2, 3, 4 the critical rate is 4 / (17 + sqrt(269)), about 0.1198."""
     both = (SEED_X, np.array([1.0, 2.0, 3.0, 4.0]))
@@ -156,7 +152,6 @@ def inputs_strategy(draw):
     return np.where(rng.random(shape) < 0.2, 0.0, values)
 
 
-@pytest.mark.points(3)
 @given(inputs=inputs_strategy())
 def test_critical_learning_rate_matches_the_closed_form(learner, reference, inputs):
     """For any inputs of shape (N,) or (N, P) the rate is 2 / lambda_max of H = (2/N) A^T A."""
@@ -181,7 +176,6 @@ DESCENT_DATA = [
 ]
 
 
-@pytest.mark.points(2)
 def test_critical_learning_rate_separates_convergence_from_divergence(learner):
     """Gradient descent on the MSE converges at 0.95 times the rate, and diverges at 1.05 times it.
 
@@ -217,7 +211,6 @@ def test_critical_learning_rate_separates_convergence_from_divergence(learner):
 # classify_learning_rate
 
 
-@pytest.mark.points(2)
 def test_classify_learning_rate_names_the_storys_three_rates(learner):
     """The story's three runs: lr 0.01 is "monotone", 0.1 "oscillating" and 1 "divergent".
 
@@ -323,7 +316,6 @@ def observed(errors):
     return "mixed", f"the error changed sign {flips} times in {len(errors) - 1} steps"
 
 
-@pytest.mark.points(2)
 def test_classify_learning_rate_agrees_with_gradient_descent_on_the_story(learner):
     """Each label matches what gradient descent on y = 3x does along the steepest direction.
 

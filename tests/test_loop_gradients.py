@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import best_fixed_rate, expect_settled, fail, generator, pick, thousandths
@@ -11,8 +10,6 @@ from shared_checks import best_fixed_rate, expect_settled, fail, generator, pick
 from gradkata import gradcheck
 from gradkata.sandbox import single_number
 from gradkata.verdict import constant_ratio, expect_close, expect_true, show
-
-pytestmark = pytest.mark.points(2)
 
 # Seed 001's data (x = 1, 2, 3, 4 and y = 3x), fitted from seed 004's start w = b = 0.0.
 X_SEED = np.array([1.0, 2.0, 3.0, 4.0])
@@ -104,7 +101,6 @@ def test_calculate_gradients_matches_the_storys_first_steps(learner):
                       "neither, and do not change them inside the loop.")
 
 
-@pytest.mark.points(4)
 @given(problem=problems())
 def test_calculate_gradients_matches_numerical_gradient(learner, problem):
     """The step is -learning_rate times the numerical gradient of the MSE, for any data and N.
@@ -122,7 +118,6 @@ def test_calculate_gradients_matches_numerical_gradient(learner, problem):
                  call=learner.calculate_gradients, hint=STEP_HINT)
 
 
-@pytest.mark.points(1)
 @given(problem=problems())
 def test_calculate_gradients_matches_the_reference(learner, reference, problem):
     """calculate_gradients returns the reference's (w_next, b_next), for any data and N."""
@@ -218,7 +213,6 @@ def test_calculate_gradients_descends_to_the_least_squares_fit(learner):
                    "(np.linalg.lstsq), where both gradient sums are 0.")
 
 
-@pytest.mark.points(3)
 def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rate(learner):
     """Steps converge at 0.9 times the critical rate 2 / lambda_max(H) and blow up at 1.1 times.
 
@@ -263,7 +257,6 @@ def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rat
                 "2/N of the MSE's derivative?", call=above)
 
 
-@pytest.mark.points(1)
 @given(problem=problems())
 def test_calculate_gradients_takes_w_and_b_as_arrays_of_shape_1(learner, reference, problem):
     """w and b may be float64 arrays of shape (1,): the same step, and the caller's w and b

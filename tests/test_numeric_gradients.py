@@ -5,7 +5,6 @@ import functools
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import (
@@ -20,8 +19,6 @@ from shared_checks import (
 
 from gradkata.sandbox import LearnerAbort, NotStarted
 from gradkata.verdict import Mistake, expect_close, expect_true, show
-
-pytestmark = pytest.mark.points(2)
 
 # Seed 001 fits y = 3x on x = 1, 2, 3, 4; seed 000 the same x with y = 3, 4, 9, 12.
 # Both pass Python lists.
@@ -149,7 +146,6 @@ def problems(draw):
     return x, y, weights, pick(rng, [0.02, 0.05, 0.1])
 
 
-@pytest.mark.points(1)
 def test_feed_forward_matches_the_storys_values(learner):
     """On y = 3, 6, 9, 12 and y = 3, 4, 9, 12 the MSE is 67.5 and 62.5 at W = b = 0, 0 and 1 at W=3.
 
@@ -224,7 +220,6 @@ def expect_seed_step(learner, got, want, lr):
 
 
 @built_on_feed_forward
-@pytest.mark.points(3)
 def test_update_weights_matches_the_storys_steps(learner):
     """One step from W = b = 0 on y = 3x moves W to 0.45, 4.5 and 45 at lr 0.01, 0.1 and 1.
 
@@ -242,7 +237,6 @@ def test_update_weights_matches_the_storys_steps(learner):
 
 
 @built_on_feed_forward
-@pytest.mark.points(3)
 @given(problem=problems())
 def test_update_weights_matches_the_analytic_gradient(learner, problem):
     """The step is -lr times the MSE's gradient (2/N) A^T (A theta - y), to the difference's error.
@@ -259,7 +253,6 @@ def test_update_weights_matches_the_analytic_gradient(learner, problem):
 
 
 @built_on_feed_forward
-@pytest.mark.points(1)
 @given(problem=problems())
 def test_update_weights_matches_the_reference(learner, reference, problem):
     """update_weights returns the reference's [W_next, b_next]: float32 arrays of the same shapes.
@@ -308,7 +301,6 @@ def epochs_of(learner, inputs, outputs, lr, epochs):
 
 
 @built_on_feed_forward
-@pytest.mark.points(2)
 def test_update_weights_freezes_at_lr_1_as_in_the_story(learner):
     """At lr 1 |W| passes 1000 within three epochs, then W and b stop moving (float32 swallows h).
 
@@ -352,7 +344,6 @@ def hessian_and_fit(inputs, outputs):
 
 
 @built_on_feed_forward
-@pytest.mark.points(1)
 def test_update_weights_descends_to_the_least_squares_fit(learner):
     """At a small learning rate the loss never rises and the steps reach the least-squares fit.
 
@@ -380,7 +371,6 @@ def test_update_weights_descends_to_the_least_squares_fit(learner):
 
 
 @built_on_feed_forward
-@pytest.mark.points(2)
 def test_update_weights_converges_below_and_diverges_above_the_critical_rate(learner):
     """Steps converge at 0.9 times the critical rate 2 / lambda_max(H) and blow up at 1.1 times.
 

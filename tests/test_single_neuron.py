@@ -3,7 +3,6 @@
 from contextlib import contextmanager
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import generator, thousandths
@@ -11,8 +10,6 @@ from shared_checks import generator, thousandths
 from gradkata import gradcheck
 from gradkata.sandbox import LearnerAbort, NotStarted
 from gradkata.verdict import Mistake, expect_close, expect_true, show
-
-pytestmark = pytest.mark.points(2)
 
 # Seed 003's sample and starting weights.
 X1, X2, Y = 2, -1, 1
@@ -33,7 +30,6 @@ def loss(x_1, x_2, y):
     return lambda w: 0.5 * (x_1 * w[0] + x_2 * w[1] + w[2] - y) ** 2
 
 
-@pytest.mark.points(1)
 def test_y_hat_matches_the_storys_values(learner):
     """y_hat gives the worked example's predictions: 0.0 at the start, 0.6 after one update."""
     for w, want in ((W0, 0.0), ([-0.3, 0.4, 1.6], 0.6)):
@@ -106,7 +102,6 @@ def test_gradients_match_the_storys_values(learner):
         expect_close(function(*args), want, call=function, factors=SEED_FACTORS[name])
 
 
-@pytest.mark.points(3)
 @given(sample=samples())
 def test_gradients_match_numerical_gradient(learner, sample):
     """Each gradient equals the central-difference slope of L = 1/2 (y_hat - y)^2."""
@@ -174,7 +169,6 @@ def test_adapt_weights_matches_the_storys_table(learner):
                          hint=adapt_reading(X1, X2, Y, start, epochs, 0.1, got))
 
 
-@pytest.mark.points(1)
 def test_adapt_weights_reaches_the_storys_limit(learner):
     """After many epochs the weights settle at the worked example's limit [-1/6, 1/3, 5/3].
 

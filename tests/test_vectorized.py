@@ -2,7 +2,6 @@
 
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shared_checks import (
@@ -18,8 +17,6 @@ from shared_checks import (
 
 from gradkata import gradcheck
 from gradkata.verdict import expect_close, expect_true, show
-
-pytestmark = pytest.mark.points(2)
 
 # N is never the seed's global n_samples = 10 and always exceeds P (1 to 4), so
 # a hard-coded 10 or N read off the wrong axis (x.shape[1]) changes the answer;
@@ -58,7 +55,6 @@ def half_mse(x, y, w, b):
     return float(np.sum((x @ w + b - y) ** 2) / (2 * x.shape[0]))
 
 
-@pytest.mark.points(1)
 def test_forward_adds_the_bias_to_every_row(learner):
     """With w = 0 every row of y_hat is the bias b: N = 5 rows of [1.5, -2.0]."""
     x = np.arange(15.0).reshape(5, 3)
@@ -68,7 +64,6 @@ def test_forward_adds_the_bias_to_every_row(learner):
                  hint="Add the whole (1, k) row b to every one of the N rows: x @ w + b.")
 
 
-@pytest.mark.points(3)
 @given(problem=problems(dtypes=(np.float32, np.float64), targets=False))
 def test_forward_matches_the_reference(learner, reference, problem):
     """forward returns x @ w + b, of shape (N, k), for any N, P and k, in float32 and float64."""
@@ -81,7 +76,6 @@ def test_forward_matches_the_reference(learner, reference, problem):
                       "bias, which broadcasting adds to every row.")
 
 
-@pytest.mark.points(1)
 def test_calculate_loss_matches_the_storys_values(learner):
     """Predicting 0 scores 67.5 on y = 3, 6, 9, 12 and 62.5 on y = 3, 4, 9, 12.
 
@@ -119,7 +113,6 @@ def test_calculate_loss_matches_the_reference(learner, reference, n, k, dtype, s
                       "difference between y and y_hat.")
 
 
-@pytest.mark.points(4)
 @given(problem=problems())
 def test_backward_matches_numerical_gradient(learner, problem):
     """backward steps by -learning_rate times the numerical gradient of (1/(2N)) sum (y_hat - y)^2.
@@ -267,7 +260,6 @@ def test_backward_descends_to_the_least_squares_fit(learner):
                    "are 0.")
 
 
-@pytest.mark.points(3)
 def test_backward_converges_below_and_diverges_above_its_critical_rate(learner):
     """Steps converge at 0.9 times backward's critical rate and blow up at 1.1 times it.
 

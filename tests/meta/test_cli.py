@@ -718,6 +718,16 @@ def test_the_project_and_the_graded_folder_are_found_as_the_plugin_finds_them(ka
         progress.resolve_impl(None, kata)
 
 
+def test_the_ini_value_is_read_even_when_addopts_needs_another_plugin(kata):
+    # The configuration is first read with gradkata's entry alone; an option of
+    # pytest-timeout in addopts makes that fail, and pytest reads it again with all.
+    (kata / "pytest.ini").write_text("[pytest]\naddopts = --timeout=5\n"
+                                     "gradkata_impl = solutions\n")
+    impl = progress.resolve_impl(None, kata)
+    assert (impl.folder, impl.inifile) == ((kata / "solutions").resolve(),
+                                           str(kata / "pytest.ini"))
+
+
 def test_a_run_that_cannot_grade_says_why(kata, monkeypatch):
     impl = progress.resolve_impl("exercises", kata)
     empty = progress.run_suite(kata, impl, ["single_neuron"])  # no graded test file copied

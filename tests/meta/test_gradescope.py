@@ -63,7 +63,6 @@ pytestmark = pytest.mark.visibility("hidden")
 # {SECRET_NOTE}
 
 
-@pytest.mark.points({PRIVATE_POINTS})
 def test_y_hat_at_the_private_point(learner, reference):
     args = ({SECRET_INPUT}, -0.5, [0.25, 2.0, -1.5])
     got, want = learner.y_hat(*args), reference.y_hat(*args)
@@ -161,6 +160,8 @@ def layout(student):
         with zipfile.ZipFile(bundle) as archive:
             archive.extractall(source)
         (source / "tests" / "test_single_neuron_private.py").write_text(PRIVATE_TEST)
+        (source / "tests" / "points.toml").write_text(  # its points, beside it
+            f"[single_neuron]\ntest_y_hat_at_the_private_point = {PRIVATE_POINTS}\n")
         venv = base / "opt" / "gradkata"
         subprocess.run([str(_python_the_user_can_read(student)), "-m", "venv",
                         "--without-pip", str(venv)], check=True, timeout=120)

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
@@ -200,9 +199,8 @@ def test_the_handout_says_what_the_full_kata_says_about_the_zoo(handout):
     sample = _sample()
     assert len(sample) >= len(catalog.EXERCISES) + 16
     differ = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        fulls = list(pool.map(zoo.run, sample))
-        copies = list(pool.map(lambda case: zoo.run(case, root=handout), sample))
+    fulls = zoo.run_cases(sample, jobs=2)
+    copies = zoo.run_cases(sample, root=handout, jobs=2)
     for case, full, copy in zip(sample, fulls, copies):
         assert not full.error and not copy.error, (full.error, copy.error)
         if (full.failed, full.messages) != (copy.failed, copy.messages):

@@ -39,13 +39,15 @@ import pytest
 pytestmark = pytest.mark.visibility("hidden")
 
 
-@pytest.mark.points(5)
 def test_y_hat_at_the_private_point(learner, reference):
     """y_hat at {SECRET_INPUT}."""
     args = ({SECRET_INPUT}, -0.5, [0.25, 2.0, -1.5])
     got, want = learner.y_hat(*args), reference.y_hat(*args)
     assert got == pytest.approx(want), f"y_hat{{args}} returned {{got}}, expected {{want}}"
 '''
+
+# Its points, beside it, where the instructor writes a private test's points.
+HIDDEN_POINTS = "[single_neuron]\ntest_y_hat_at_the_private_point = 5\n"
 
 
 def validate(data):
@@ -269,7 +271,7 @@ def test_a_student_who_prints_megabytes_stays_under_prairielearn_s_limit(grade):
 
 
 def test_a_hidden_test_shows_only_which_exercise_failed(grade):
-    private = {"test_single_neuron_private.py": HIDDEN_TEST}
+    private = {"test_single_neuron_private.py": HIDDEN_TEST, "points.toml": HIDDEN_POINTS}
     proc, data, _ = grade({"single_neuron.py": without_bias()}, private=private)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     validate(data)
@@ -371,3 +373,18 @@ def test_both_commands_refuse_what_they_cannot_use(tmp_path, monkeypatch, capsys
     assert "not inside a gradkata project" in capsys.readouterr().err
     assert prairielearn.main([str(tmp_path / "missing")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_question_takes_the_private_tests_points_with_its_tests(tmp_path):
+    from gradkata import prairielearn_export
+
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    for name in ("test_single_neuron.py", "test_single_neuron_private.py", "shared_checks.py"):
+        (tests / name).write_text("")
+    exercise = catalog.find("single_neuron")
+    without = prairielearn_export.suite_files(tmp_path, exercise)
+    assert Path("tests/points.toml") not in without
+    (tests / "points.toml").write_text(HIDDEN_POINTS)
+    assert prairielearn_export.suite_files(tmp_path, exercise) == [*without,
+                                                                  Path("tests/points.toml")]

@@ -188,11 +188,13 @@ def test_the_plugin_grades_a_tiny_kata_with_markers_and_skips(pytester):
     (pytester.path / "exercises" / "single_neuron.py").write_text(
         "def y_hat(x_1, x_2, w):\n    raise NotImplementedError\n")
     pytester.makeini("[pytest]\ngradkata_impl = exercises\n")
+    # Tests outside the kata's tests/ folder take their points from a points.toml beside them.
+    pytester.makefile(".toml", points="[single_neuron]\ntest_y_hat = 3\ntest_skipped = 1\n"
+                                      "test_not_graded_here = 1\n")
     pytester.makepyfile(test_private="""
 import pytest
 pytestmark = pytest.mark.exercise("single_neuron")
 
-@pytest.mark.points(3)
 def test_y_hat(learner):
     assert learner.y_hat(1, 1, [1, 1, 1]) == 3
 
@@ -227,6 +229,7 @@ def test_y_hat(learner):
     assert learner.y_hat() == 1
     time.sleep(30)  # in the judge, where only pytest-timeout's alarm stops it
 """)
+    (pytester.path / "points.toml").write_text("[single_neuron]\ntest_y_hat = 1\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "timeout=1")
     out = result.stdout.str()
     assert "This test ran past its time limit and was stopped" in out, out
@@ -301,9 +304,6 @@ def test_a_judge_past_its_deadline_is_retried_once_then_recorded_as_a_timeout(tm
 
 PRIVATE_TEST = '''
 import numpy as np
-import pytest
-
-pytestmark = pytest.mark.points(5)
 
 
 def test_forward_on_ones_matches_the_reference(learner, reference):
@@ -322,6 +322,8 @@ def test_the_maximum_is_the_kata_s_own_even_for_a_submission_not_graded(tmp_path
     shutil.copytree(ROOT / "tests", kata / "tests",
                     ignore=shutil.ignore_patterns("__pycache__", "meta"))
     (kata / "tests" / "test_vectorized_private.py").write_text(PRIVATE_TEST)
+    (kata / "tests" / "points.toml").write_text(
+        "[vectorized]\ntest_forward_on_ones_matches_the_reference = 5\n")
     alice, bob = tmp_path / "alice", tmp_path / "bob"
     shutil.copytree(ROOT / "solutions", alice, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", bob, ignore=shutil.ignore_patterns("__pycache__"))
@@ -353,6 +355,17 @@ def _tiny_kata(pytester, y_hat_body="    return x_1 * w[0] + x_2 * w[1] + w[2]\n
     pytester.makeini("[pytest]\ngradkata_impl = graded\n")
 
 
+def _points(pytester, exercise="single_neuron", **tests):
+    """Give the tests of ``exercise`` in the tiny kata's folder their points, as an
+    instructor gives private tests theirs (a points.toml beside them)."""
+    lines = "".join(f"{name} = {points}\n" for name, points in tests.items())
+    (pytester.path / "points.toml").write_text(f"[{exercise}]\n{lines}")
+
+
+PRIVATE_POINTS = dict(test_y_hat_at_the_secret_point_4242=1, test_y_hat_later=1,
+                      test_y_hat_at_once=1)
+
+
 # A private test file: hidden by default, one test of it shown after the due date.
 PRIVATE_TESTS = """
 import pytest
@@ -375,6 +388,7 @@ def test_y_hat_at_once(learner):
 def test_visibility_reaches_results_and_a_hidden_test_says_only_what_failed(pytester):
     _tiny_kata(pytester, "    print('saw', x_1)\n    return x_1 * w[0] + x_2 * w[1]\n")
     pytester.makepyfile(test_private=PRIVATE_TESTS)
+    _points(pytester, **PRIVATE_POINTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--gradescope", "gs.json",
                                            "--gradkata-raw", "raw.json")
     result.assert_outcomes(failed=3)
@@ -401,11 +415,107 @@ def test_visibility_reaches_results_and_a_hidden_test_says_only_what_failed(pyte
 def test_hidden_tests_run_after_the_visible_ones(pytester):
     _tiny_kata(pytester)
     pytester.makepyfile(test_private=PRIVATE_TESTS)
+    _points(pytester, **PRIVATE_POINTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
     names = [line.split("::")[1].split()[0] for line in result.stdout.lines
              if "test_private.py::" in line and ("PASSED" in line or "FAILED" in line)]
     assert names == ["test_y_hat_at_once", "test_y_hat_later",
                      "test_y_hat_at_the_secret_point_4242"]
+
+
+def test_a_private_test_without_points_stops_the_run_naming_where_they_go(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private=PRIVATE_TESTS)
+    _points(pytester, test_y_hat_at_once=1, test_y_hat_later=2)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_private.py::test_y_hat_at_the_secret_point_4242 has "
+                                 "no points: add `test_y_hat_at_the_secret_point_4242 = N` to "
+                                 "points.toml, in its [[]single_neuron[]] table.*"])
+
+
+def test_points_naming_no_test_stop_the_run_even_when_one_test_is_picked(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private=PRIVATE_TESTS)
+    _points(pytester, **PRIVATE_POINTS, test_y_hat_renamed_since=4)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
+                                           "test_private.py::test_y_hat_at_once")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*points.toml [[]single_neuron[]] gives points to "
+                                 "test_y_hat_renamed_since, which is no test of single_neuron "
+                                 "there*"])
+
+
+def test_a_leftover_points_marker_is_an_error_not_a_second_value(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private="""
+import pytest
+pytestmark = pytest.mark.exercise("single_neuron")
+
+@pytest.mark.points(7)
+def test_y_hat(learner):
+    assert learner.y_hat(1, 1, [1, 1, 1]) == 3
+""")
+    _points(pytester, test_y_hat=1)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_private.py::test_y_hat is marked points(...), but a "
+                                 "graded test's points are written once, in points.toml*"])
+
+
+def test_the_kata_s_own_tests_take_their_points_from_the_catalog_only(pytester):
+    """In the kata's tests/ folder, a test the catalog does not list is an error, and so
+    is every catalog line of the exercise once its file is collected in full."""
+    _tiny_kata(pytester)
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_single_neuron.py").write_text(
+        "def test_y_hat_in_a_new_test(learner):\n"
+        "    assert learner.y_hat(1, 1, [1, 1, 1]) == 3\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    said = result.stderr.str()
+    assert ("tests/test_single_neuron.py::test_y_hat_in_a_new_test has no points: add "
+            "`test_y_hat_in_a_new_test = N` to gradkata/kata.toml, in the [exercise.points] "
+            "table of single_neuron.") in said
+    listed = catalog.find("single_neuron").tests
+    assert all(f"gives points to {name}, which is no test" in said for name in listed)
+
+
+def test_a_test_given_points_in_two_places_is_an_error(pytester):
+    _tiny_kata(pytester)
+    (pytester.path / "tests").mkdir()
+    name = next(iter(catalog.find("single_neuron").tests))  # a test the catalog lists
+    (pytester.path / "tests" / "test_single_neuron.py").write_text(
+        f"def {name}(learner):\n    assert learner.y_hat(1, 1, [1, 1, 1]) == 3\n")
+    (pytester.path / "tests" / "points.toml").write_text(f"[single_neuron]\n{name} = 9\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (f"tests/test_single_neuron.py::{name} has points in both gradkata/kata.toml and "
+            in result.stderr.str())
+
+
+def test_the_catalog_writes_each_test_s_points_and_no_total():
+    from gradkata.tomlfile import tomllib
+
+    path = Path(catalog.__file__).with_name(catalog.CATALOG_FILE)
+    for row in tomllib.loads(path.read_text(encoding="utf-8"))["exercise"]:
+        # a table of tests, never a number: an exercise's total is a sum, not a second value
+        assert isinstance(row["points"], dict) and row["points"], row["name"]
+
+
+@pytest.mark.parametrize("table", [{"test_a": 0}, {"test_a": 1.5}, {"test_a": True}, [1]])
+def test_a_points_table_takes_whole_positive_numbers_only(table):
+    with pytest.raises(catalog.BadPoints):
+        catalog.points_table(table, "here")
+
+
+def test_a_bad_points_file_is_a_usage_error_naming_it(pytester):
+    _tiny_kata(pytester)
+    pytester.makepyfile(test_private=PRIVATE_TESTS)
+    (pytester.path / "points.toml").write_text("[single_neuron\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "points.toml could not be read" in result.stderr.str()
 
 
 def test_a_bad_visibility_is_a_usage_error_naming_the_test(pytester):
@@ -418,6 +528,7 @@ pytestmark = pytest.mark.exercise("single_neuron")
 def test_y_hat(learner):
     assert learner.y_hat(1, 1, [1, 1, 1]) == 3
 """)
+    _points(pytester, test_y_hat=1)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*test_private.py::test_y_hat is marked visibility('secret');"

@@ -22,7 +22,7 @@ from gradkata import catalog
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import zoo  # noqa: E402
 
-# These run whole pytest sessions in subprocesses: far past the graded tests' 10 s.
+# A whole graded session per case (a judge each): far past the graded tests' 10 s.
 pytestmark = pytest.mark.timeout(3600)
 
 MIN_MUTANTS = 40

@@ -24,7 +24,9 @@ functions, not one-token edits):
 - ``CORRECT``: ``function``, ``name``, ``source``: correct but unusual
   versions that must pass every test.
 
-Run ``python tests/meta/zoo.py [-v] [--learners] [EXERCISE ...]`` for the figures
+Each case is graded the way class grading grades a submission (a fresh judge forked
+from a warm template, :mod:`gradkata.runner`). Run
+``python tests/meta/zoo.py [-v] [--learners] [EXERCISE ...]`` for the figures
 ("caught X/Y, named N/M, misleading K, accepted A/B, diagnosed D/E");
 ``tests/meta/test_zoo.py`` asserts them all.
 """
@@ -33,17 +35,16 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from gradkata.scoring import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -166,37 +167,50 @@ def apply_edits(source: str, edits: Sequence[Tuple[str, str]]) -> str:
 def run(case: Case, root: Path = ROOT) -> Outcome:
     """Grade the reference with ``case``'s edits applied, on its exercise's tests in the kata
     at ``root`` (this one, or a handout of it). Messages name the graded folder IMPL/."""
-    outcome = Outcome(case)
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in (ROOT / "solutions").glob("*.py"):
-            shutil.copy(path, tmp)
-        target = Path(tmp) / f"{case.exercise}.py"
-        try:
-            target.write_text(apply_edits(target.read_text(), case.edits))
-        except ValueError as exc:
-            outcome.error = str(exc)
-            return outcome
-        raw = Path(tmp) / "raw.json"
-        env = dict(os.environ, GRADKATA_IMPL="", PYTHONDONTWRITEBYTECODE="1")
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", f"tests/test_{case.exercise}.py", "--impl", tmp,
-             "-q", "-p", "no:cacheprovider", "--gradkata-raw", str(raw)],
-            cwd=root, capture_output=True, text=True, env=env, timeout=600)
-        if not raw.exists():
-            outcome.error = (f"pytest wrote no results (exit {proc.returncode}):\n"
-                             f"{proc.stdout[-2000:]}")
-            return outcome
-        for item in json.loads(raw.read_text())["results"]:
-            if item["status"] != "passed":
-                outcome.failed.append(item["name"])
-                outcome.messages.append(item["message"].replace(tmp, "IMPL"))
-    return outcome
+    return run_cases([case], root)[0]
 
 
 def run_all(names: Sequence[str], jobs: int = 0, learners_only: bool = False) -> List[Outcome]:
     todo = [c for name in names for c in cases(name) if c.learner or not learners_only]
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
-        return list(pool.map(run, todo))
+    return run_cases(todo, jobs=jobs)
+
+
+def run_cases(todo: Sequence[Case], root: Path = ROOT, jobs: int = 0) -> List[Outcome]:
+    """Grade every case as class grading grades a submission (:mod:`gradkata.runner`):
+    one fresh judge each, forked from a warm template, ``jobs`` at a time."""
+    from gradkata import classgrade, runner
+
+    outcomes = [Outcome(case) for case in todo]
+    with tempfile.TemporaryDirectory() as tmp:
+        tasks, folders = [], []
+        for index, (case, outcome) in enumerate(zip(todo, outcomes)):
+            folder = Path(tmp) / f"case{index}"
+            folder.mkdir()
+            for path in (ROOT / "solutions").glob("*.py"):
+                shutil.copy(path, folder)
+            target = folder / f"{case.exercise}.py"
+            try:
+                target.write_text(apply_edits(target.read_text(), case.edits))
+            except ValueError as exc:
+                outcome.error = str(exc)
+                continue
+            tasks.append(runner.Task(str(root), str(folder), None,
+                                     paths=(f"tests/test_{case.exercise}.py",)))
+            folders.append((str(folder), outcome))
+        ends = classgrade.run_judges(tasks, jobs=jobs or os.cpu_count() or 2,
+                                     seconds=JUDGE_SECONDS)
+        for (folder, outcome), end in zip(folders, ends):
+            if end.status != classgrade.GRADED or not end.results:
+                outcome.error = f"the suite did not run ({end.status or 'no graded test'})"
+                continue
+            for result in end.results:
+                if result.status != Status.PASSED:
+                    outcome.failed.append(result.name)
+                    outcome.messages.append(result.message.replace(folder, "IMPL"))
+    return outcomes
+
+
+JUDGE_SECONDS = 600.0  # one case's whole run, as the subprocess it replaces was given
 
 
 def figures(outcomes: List[Outcome]) -> str:
