@@ -407,9 +407,9 @@ def test_update_weights_freezes_at_lr_1_as_in_the_story(learner):
         fail(f"After epoch 3 the weights were {show(path[3])} but at epoch {moved[0]} "
              f"{show(path[moved[0]])}: they should stay exactly where they are. Above 2048 a "
              "float32 weight plus 0.0001 rounds back to the same weight, so the measured slope "
-             "is 0. Possible causes: the nudge added where it is not swallowed (in a float64 "
-             "copy of the weights, or to a Python float), or a slope not measured by nudging "
-             "the weights at all.",
+             "is 0. Possible causes: a nudge larger than 0.0001, the nudge added where it is not "
+             "swallowed (in a float64 copy of the weights, or to a Python float), or a slope "
+             "not measured by nudging the weights at all.",
              call="update_weights 6 times from W = b = 0 at lr 1")
 
 
