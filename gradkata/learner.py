@@ -4,8 +4,9 @@
 attributes are functions. Calling one runs the learner's code in a sandbox
 worker (:mod:`gradkata.sandbox`), remembers a readable description of the call
 for messages, and fails with a clear message if the call changed any of the
-caller's arguments: every function of the kata leaves its inputs as it found
-them (seed 000 copies its weights with ``deepcopy`` for that reason).
+caller's arguments (even if it then raised), or returned one of them: every
+function of the kata leaves its inputs as it found them and returns new
+objects (seed 000 copies its weights with ``deepcopy`` for that reason).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from .sandbox import Sandbox, feed_arguments
+from .sandbox import LearnerError, Sandbox, feed_arguments
 from .verdict import Mistake, describe_call, modified, show
 
 
@@ -48,8 +49,13 @@ class LearnerFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self._last = (args, kwargs)
-        result, changed = self._sandbox.call(self.__name__, args, kwargs, _Doing(self))
+        try:
+            result, changed = self._sandbox.call(self.__name__, args, kwargs, _Doing(self))
+        except LearnerError as exc:
+            self._check_unchanged(args, kwargs, exc.changed, raised=exc)
+            raise
         self._check_unchanged(args, kwargs, changed)
+        self._check_not_shared(args, kwargs, self._sandbox.shared)
         return result
 
     def chain(self, steps: int, *args: Any, feed: Any, **kwargs: Any) -> Iterator[Any]:
@@ -111,21 +117,52 @@ class LearnerFunction:
             self._last = (calls[index], {})
             raise self._sandbox.raised(self.__name__, detail, _Doing(self))
 
+    def _label(self, args: tuple, kwargs: Dict[str, Any], key: Any) -> str:
+        """The name of the argument at ``key`` (a position or a keyword), for a message."""
+        if not isinstance(key, int):
+            return str(key)
+        named = self._named(args, kwargs)
+        return named[key][0] or f"argument {key + 1}"
+
     def _check_unchanged(self, args: tuple, kwargs: Dict[str, Any],
-                         changed: Dict[Any, Any]) -> None:
+                         changed: Dict[Any, Any], raised: Optional[LearnerError] = None
+                         ) -> None:
         for key, after in changed.items():
             before = args[key] if isinstance(key, int) else kwargs[key]
             change = modified(before, after)
-            if change:
-                named = self._named(args, kwargs)
-                label = (named[key][0] or f"argument {key + 1}") if isinstance(key, int) else key
+            if not change:
+                continue
+            label = self._label(args, kwargs, key)
+            if raised is not None:
+                # The evidence: it raised, and the argument was left changed.
                 raise Mistake(
-                    f"Called {self.last_call}.\nAfterwards the caller's `{label}` was "
-                    f"different: {change}. Your function changed its input in place. Work on "
-                    "a copy, or build new arrays rather than updating the caller's in place; "
-                    "if you perturb an element on purpose, put the saved value back "
-                    "afterwards, even when the call you make in between raises."
+                    f"Called {self.last_call}.\nIt raised {raised.exc_type}, and by then the "
+                    f"caller's `{label}` was different: {change}. Your function changed its "
+                    "input in place and did not put it back before the exception left it: "
+                    "restore what you changed on the way out too, whether the calls in "
+                    f"between return or raise.\n{raised.message}"
                 )
+            raise Mistake(
+                f"Called {self.last_call}.\nAfterwards the caller's `{label}` was "
+                f"different: {change}. Your function changed its input in place. Possible "
+                "causes: an update written into the caller's array (`-=`, `+=` or an "
+                "assignment to an element) rather than into a copy or a new array, or an "
+                "element perturbed on purpose and not put back."
+            )
+
+    def _check_not_shared(self, args: tuple, kwargs: Dict[str, Any],
+                          shared: List[Tuple[Any, Any]]) -> None:
+        """Fail if a part of the result is one of the caller's arguments (or shares its
+        memory): the caller who changes the result would change its input too."""
+        for part, key in shared:
+            what = "It returned" if part is None else f"Item {part} of what it returned was"
+            label = self._label(args, kwargs, key)
+            raise Mistake(
+                f"Called {self.last_call}.\n{what} the caller's own `{label}` (the very "
+                "object it was given, or an array sharing its memory), not a new one: a "
+                "caller who then changes the result changes its input as well. Return a new "
+                "array."
+            )
 
 
 class _Doing:

@@ -38,6 +38,14 @@ def sum_in_float64(z: Any, of: str = "cube") -> float:
     return float(np.sum(_TERMS[of](np.asarray(z, dtype=np.float64))))
 
 
+def cubes_failing_off(z: Any, at: int, x: Any) -> float:
+    """sum(z**3) in float64, but raises ValueError where element ``at`` (flat index)
+    of z differs from that of ``x``: a function that fails part-way through a gradient"""
+    if np.ravel(z)[at] != np.ravel(x)[at]:
+        raise ValueError(f"f cannot be evaluated with element {at} moved")
+    return sum_in_float64(z)
+
+
 def sum_of_exp(z: Any) -> float:
     """sum(exp(z))"""
     return float(np.sum(np.exp(z)))

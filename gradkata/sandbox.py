@@ -65,12 +65,15 @@ _FORBIDDEN = ("solutions", "gradkata", "_gradkata_reference", "tests", "conftest
 
 
 class LearnerError(Exception):
-    """The learner's function raised an exception (it ran, and failed)."""
+    """The learner's function raised an exception (it ran, and failed). ``changed``
+    holds the arguments it had modified when it raised (by key, as they were then)."""
 
-    def __init__(self, message: str, exc_type: str = "") -> None:
+    def __init__(self, message: str, exc_type: str = "",
+                 changed: Optional[Dict[Any, Any]] = None) -> None:
         super().__init__(message)
         self.message = message
         self.exc_type = exc_type
+        self.changed = changed or {}
 
 
 class LearnerAbort(BaseException):
@@ -185,21 +188,26 @@ class CallbackRaise(NamedTuple):
 class Return(NamedTuple):
     """worker -> judge: the call returned ``value``; ``changed`` holds the arguments it
     modified (by key, as they were afterwards), ``records`` the points each recording
-    probe was called at (by key)."""
+    probe was called at (by key), ``shared`` the (part, key) pairs where a part of the
+    value (None: the value itself; i: its item i) is, or shares memory with, the
+    argument at key or one of that argument's items (see :func:`_shared`)."""
 
     value: Any
     changed: Dict[Any, Any]
     records: Dict[Any, List[Any]]
+    shared: List[Tuple[Any, Any]]
     printed: Printed
 
 
 class Raise(NamedTuple):
     """worker -> judge: the call raised ``exc_type``; ``text`` is the traceback through
-    the learner's own files."""
+    the learner's own files; ``changed`` the arguments modified by then (as in Return;
+    always empty when an Each or a Chain stopped on a raise)."""
 
     exc_type: str
     not_implemented: bool
     text: str
+    changed: Dict[Any, Any]
     printed: Printed
 
 
@@ -480,10 +488,32 @@ def _run(conn: Any, func: Callable[..., Any], call: Call, folder: str, out: _Cap
     try:
         result = func(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - report, whatever it is
-        return Raise(*_raise_info(exc, folder), out.take())
+        changed = _changes(args, kwargs, before, _fingerprints(args, kwargs))
+        return Raise(*_raise_info(exc, folder), changed, out.take())
     changed = _changes(args, kwargs, before, _fingerprints(args, kwargs))
     records = {key: probe.points for key, probe in recording.items()}
-    return Return(result, changed, records, out.take())
+    return Return(result, changed, records, _shared(result, args, kwargs), out.take())
+
+
+def _shared(result: Any, args: Any, kwargs: Dict[str, Any]) -> List[Tuple[Any, Any]]:
+    """(part, key) for each part of ``result`` (None: the result itself; i: its item i,
+    for a list or tuple) that is the argument at ``key`` or one of its items (a list,
+    an array or a dict: numbers and strings are shared harmlessly), or an array that
+    shares memory with one. A caller who changes such a result changes its own input."""
+    parts: List[Tuple[Any, Any]] = [(None, result)]
+    if isinstance(result, (list, tuple)):
+        parts += list(enumerate(result))
+    found = []
+    for part, value in parts:
+        if not isinstance(value, (np.ndarray, list, dict)):
+            continue
+        for key, arg in _arguments(args, kwargs):
+            inside = list(arg) if isinstance(arg, (list, tuple)) else []
+            if any(value is a or (isinstance(value, np.ndarray) and isinstance(a, np.ndarray)
+                                  and np.may_share_memory(value, a))
+                   for a in [arg, *inside]):
+                found.append((part, key))
+    return found
 
 
 def _each(func: Callable[..., Any], each: Each, folder: str, out: _CappedText) -> EachResults:
@@ -753,6 +783,7 @@ class Sandbox:
         self._import_problem: Optional[LearnerAbort] = None
         self._timed_out: Dict[str, str] = {}
         self.output: List[str] = []  # what the learner's code printed, call by call
+        self.shared: List[Tuple[Any, Any]] = []  # the last Return's ``shared``
 
     # -- life cycle --------------------------------------------------------
 
@@ -900,6 +931,8 @@ class Sandbox:
 
     def call(self, name: str, args: tuple, kwargs: Dict[str, Any], doing: Any) -> Any:
         """Call ``name(*args, **kwargs)`` in the worker; return (result, changed args).
+        Afterwards :attr:`shared` is what the Return message said of the result's
+        parts that are (or share memory with) arguments.
 
         ``doing`` names the call in messages ("running single_neuron.y_hat(...)"); it
         may be any object whose ``str`` does, rendered only when a message needs it.
@@ -925,6 +958,7 @@ class Sandbox:
             for key, points in message.records.items():
                 if key in sent_probes:
                     sent_probes[key].points.extend(points)
+            self.shared = message.shared
             return message.value, message.changed
         raise self._failure(name, message, doing)
 
@@ -963,7 +997,7 @@ class Sandbox:
     def _stopped(self, message: Any) -> Any:
         if message.stopped is not None and message.stopped[0] == "raise":
             kind, step, (exc_type, not_implemented, text) = message.stopped
-            return kind, step, Raise(exc_type, not_implemented, text, message.printed)
+            return kind, step, Raise(exc_type, not_implemented, text, {}, message.printed)
         return message.stopped
 
     def _failure(self, name: str, message: Any, doing: Any) -> BaseException:
@@ -1038,7 +1072,7 @@ class Sandbox:
             return NotStarted(f"{self.module}.{name} is not written yet (it raises "
                               "NotImplementedError): not started", name)
         return LearnerError(f"{_opening(doing)} raised {info.exc_type}:\n{info.text}",
-                            info.exc_type)
+                            info.exc_type, info.changed)
 
     def _limit_text(self) -> str:
         seconds = _test_seconds if _test_deadline is not None else DEFAULT_CALL_SECONDS

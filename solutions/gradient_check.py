@@ -29,8 +29,8 @@ def numerical_gradient(f, x, eps=1e-5):
 
     Each element of ``x`` is perturbed in place, ``f`` is called on ``x``
     itself, and the element is then set back to its saved original value
-    (even if ``f`` raises), so ``x`` holds exactly its original values when
-    the function returns.
+    (even if ``f`` raises), so ``x`` holds exactly its original values
+    afterwards, whether the function returns or raises.
 
     Parameters
     ----------
@@ -48,6 +48,10 @@ def numerical_gradient(f, x, eps=1e-5):
     ndarray of the same shape as ``x``, float64
         The estimated gradient (float64 for float16/32/64 ``x``; a wider
         float dtype of ``x`` is kept).
+
+    Raises
+    ------
+    Whatever ``f`` raises, passed on unchanged, once ``x`` is restored.
 
     Examples
     --------

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from shared_checks import seeds, thousandths
 
 from gradkata.probes import Probe
+from gradkata.sandbox import LearnerError
 from gradkata.verdict import constant_ratio, expect_close, expect_true, show
 
 # A step, and points on a grid of quarters, for which every number below is exact in binary.
@@ -238,7 +239,8 @@ def test_numerical_gradient_moves_one_element_by_eps_at_a_time(learner):
     The f passed here records every point it sees (the docstring: f is called
     2 * x.size times, at x + eps*e_i and x - eps*e_i). So earlier elements
     that were never put back, a forward difference, a whole row moved at once
-    or a flattened x are seen directly.
+    or a flattened x are seen directly. Then an f that raises part-way: x must be
+    put back all the same.
     """
     x = np.array([[0.3, -1.7, 2.2], [0.0, 1.1, -0.4]])
     eps = 1e-3
@@ -246,6 +248,17 @@ def test_numerical_gradient_moves_one_element_by_eps_at_a_time(learner):
     learner.numerical_gradient(record, x, eps)
     problem = perturbation_problem(record.points, x, eps)
     expect_true(problem is None, f"{problem}", call=learner.numerical_gradient)
+
+    # x holds its original values afterwards even when f raises part-way, as the
+    # docstring says. This f raises as soon as the second element is moved, after the
+    # first element's two calls went well. Passing the exception on is right; what is
+    # checked is the caller's x once the call has left (the learner fixture compares it
+    # with a copy, and names the element left perturbed).
+    failing = Probe("cubes_failing_off", at=1, x=x.copy())
+    try:
+        learner.numerical_gradient(failing, x, 1e-3)
+    except LearnerError:
+        pass  # f's ValueError passed on: right, and x was found as it was
 
 
 def symmetric_matrix(n, rng):

@@ -113,9 +113,30 @@ def test_calculate_gradients_matches_numerical_gradient(learner, problem):
     x, y, theta, lr = problem
     numeric = gradcheck.numerical_gradient(lambda t: mse(x, y, t), theta)
     tolerance = 1e-8 * (1 + mse(x, y, theta))
-    expect_pair(take_step(learner, x, y, theta, lr), theta - lr * numeric, rtol=1e-9,
-                 atol=lr * tolerance, start=theta, lr=lr, what="(w_next, b_next)",
-                 call=learner.calculate_gradients, hint=STEP_HINT)
+    want = theta - lr * numeric
+    got = take_step(learner, x, y, theta, lr)
+    expect_pair(got, want, rtol=1e-9, atol=lr * tolerance, start=theta, lr=lr,
+                what="(w_next, b_next)", call=learner.calculate_gradients,
+                hint=skipped_reading(x, y, theta, lr, got, want) or STEP_HINT)
+
+
+def skipped_reading(x, y, theta, lr, got, want):
+    """If the step is the one without the first or the last sample (its sum divided by N
+    or by N - 1), a sentence naming that sample; else ''. The closed form of the MSE's
+    gradient over the samples kept, so only an exact fit names the slip."""
+    n = len(x)
+    for index, which in ((0, "first"), (n - 1, "last")):
+        keep = np.arange(n) != index
+        residual = theta[0] * x[keep] + theta[1] - y[keep]
+        for divisor in (n, n - 1):
+            gradient = 2 / divisor * np.array([np.sum(residual * x[keep]), np.sum(residual)])
+            step = theta - lr * gradient
+            if (np.allclose(got, step, rtol=1e-9, atol=1e-12)
+                    and not np.allclose(step, want, rtol=1e-9, atol=1e-12)):
+                return (f"Your step is the one taken with the {which} sample left out (x = "
+                        f"{x[index]:g}, y = {y[index]:g}): the loop skipped it. Every one of "
+                        "the N samples adds its share to the sums.")
+    return ""
 
 
 @given(problem=problems())

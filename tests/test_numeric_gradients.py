@@ -28,9 +28,10 @@ Y_SEED_000 = [[3], [4], [9], [12]]
 NUDGE = 0.0001  # the seeds' h
 
 
-STEP_HINT = ("For each element of W and of b: nudge it by h = 0.0001 in a deep copy of the "
-             "ORIGINAL weights, slope = (L(nudged) - L(original)) / h, and subtract lr * slope "
-             "from that element of a separate copy, which you return.")
+STEP_HINT = ("Possible causes: a slope measured at weights other than the ones you were given "
+             "(a nudge or a step of an earlier element not kept apart), a nudge h other than "
+             "0.0001, a slope other than (L(nudged) - L(given)) / h, or a step other than "
+             "lr * slope on each element.")
 
 
 def zeros():
@@ -87,6 +88,33 @@ def finite_difference_slack(inputs, weights, gradient, lr):
     slope = NUDGE * curvature + float(np.max(np.abs(gradient))) * spacing / NUDGE
     result = float(np.max(np.abs(theta - lr * gradient)))
     return lr * slope + 2 * float(np.spacing(np.float32(result)))
+
+
+def sequential_step(inputs, outputs, weights, lr):
+    """The weights when each element's slope is taken at the weights as already updated for
+    the elements before it (W's elements in order, then b), in float64 and exactly."""
+    a, theta = design(inputs), stacked(weights).copy()
+    y = np.ravel(np.asarray(outputs, float))
+    for i in range(len(theta)):
+        theta[i] -= lr * 2 / len(a) * float(a[:, i] @ (a @ theta - y))
+    return theta
+
+
+def step_reading(inputs, outputs, weights, lr, got, want, atol):
+    """Which slip the returned weights fit (named only on a match), else the possible causes."""
+    try:
+        values = stacked(got)
+    except (TypeError, ValueError):
+        return STEP_HINT
+    if values.shape != stacked(weights).shape or not np.all(np.isfinite(values)):
+        return STEP_HINT
+    slip = sequential_step(inputs, outputs, weights, lr)
+    if (np.allclose(values, slip, rtol=0, atol=atol)
+            and not np.allclose(slip, stacked(want), rtol=0, atol=atol)):
+        return ("They are what taking each element's slope at weights already stepped for the "
+                "elements before it gives: every slope is measured at the original weights, "
+                "the ones you were given, and the steps go into a separate copy.")
+    return STEP_HINT
 
 
 def expect_weights(learner, got, want, start, lr, atol, hint=STEP_HINT):
@@ -192,31 +220,75 @@ def loss_reading(got):
 def test_feed_forward_matches_the_reference(learner, reference, problem):
     """feed_forward is the MSE of inputs @ W + b for any N, P, lists or arrays, float32 weights."""
     inputs, outputs, weights, _ = problem
-    expect_close(learner.feed_forward(inputs, outputs, weights),
-                 reference.feed_forward(inputs, outputs, weights), rtol=1e-6, atol=1e-12,
-                 call=learner.feed_forward,
-                 hint="Add the bias to every prediction, square (not abs) the differences and "
-                      "average over the N samples.")
+    got = learner.feed_forward(inputs, outputs, weights)
+    expect_close(got, reference.feed_forward(inputs, outputs, weights), rtol=1e-6, atol=1e-12,
+                 call=learner.feed_forward, hint=loss_slip(inputs, outputs, weights, got))
+
+
+def loss_slip(inputs, outputs, weights, got):
+    """Which slip the loss fits, computed here in float64 (named only when exactly one fits
+    and it differs from the MSE), else the possible causes."""
+    x, y = np.asarray(inputs, float), np.asarray(outputs, float)
+    w, b = (np.asarray(v, float) for v in weights)
+    residual = x @ w + b - y
+    mse_value = float(np.mean(residual**2))
+    slips = [(float(np.sum(residual**2)), "It is the sum of the squared errors: the loss is "
+              "their mean over the samples."),
+             (float(np.mean(np.abs(residual))), "It is the mean absolute error: the loss "
+              "squares each error."),
+             (float(np.sqrt(mse_value)), "It is the root of the expected loss: the loss is "
+              "the mean squared error itself."),
+             (float(np.mean((x @ w - y) ** 2)), "It is the loss without the bias: every "
+              "prediction is inputs @ W + b.")]
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        value = None
+    if value is not None:
+        fits = [text for slip, text in slips
+                if math.isclose(value, slip, rel_tol=1e-6, abs_tol=1e-12)
+                and not math.isclose(slip, mse_value, rel_tol=1e-6, abs_tol=1e-12)]
+        if len(fits) == 1:
+            return fits[0]
+    return ("Possible causes: the bias not added to every prediction, errors that are not "
+            "squared, or a sum (or another divisor) where the mean over the N samples belongs.")
 
 
 def expect_seed_step(learner, got, want, lr):
-    """Like expect_weights, but an answer within a few per cent is explained as a wrong h.
+    """Like expect_weights, but an answer within a few per cent is read for the nudge h it
+    implies.
 
-    The forward difference with h = 0.0001 makes the step about 2e-5 too short
-    (the second derivative in W is 15: 15 * h/2 = 7.5e-4 on a slope of 45); 1e-4 of
-    the step is the tolerance, and h = 0.01 is off by 1.7e-3.
+    At W = b = 0 on y = 3x the loss's curvatures are d2L/dW2 = (2/N) sum x^2 = 15 and
+    d2L/db2 = 2, so a forward difference with nudge h measures the slopes -45 + 7.5 h
+    and -15 + h: the step lr * (45 - 7.5 h) for W and lr * (15 - h) for b. With
+    h = 0.0001 that is 2e-5 of the step; 1e-4 of the step is the tolerance.
     """
     if (isinstance(got, (list, tuple)) and len(got) == 2
             and all(isinstance(g, np.ndarray) and g.shape == (1, 1) for g in got)):
         off = max(abs(float(g[0, 0]) / float(w[0, 0]) - 1) for g, w in zip(got, want))
-        found, expected = show(list(got)), show([float(w[0, 0]) for w in want])
-        expect_true(not 1e-4 < off < 0.05,
-                    f"It returned {found}, but the tests expected {expected} to within 1e-4 of "
-                    f"the step. Your step is off by {off:.2g} of itself, more than the forward "
-                    "difference with h = 0.0001 is (2e-5 here): nudge by exactly h = 0.0001. A "
-                    "larger h adds (h/2) * d2L/dW2 to every slope.", call=learner.update_weights)
-    expect_weights(learner, got, want, zeros(), lr,
-                   atol=1e-4 * max(abs(float(w[0, 0])) for w in want))
+        if 1e-4 < off < 0.05:
+            found, expected = show(list(got)), show([float(w[0, 0]) for w in want])
+            fail(f"It returned {found}, but the tests expected {expected} to within 1e-4 of the "
+                 f"step. Your step is off by {off:.2g} of itself, more than the forward "
+                 "difference with h = 0.0001 is (2e-5 here). "
+                 + nudge_reading(float(got[0][0, 0]), float(got[1][0, 0]), lr),
+                 call=learner.update_weights)
+    atol = 1e-4 * max(abs(float(w[0, 0])) for w in want)
+    expect_weights(learner, got, want, zeros(), lr, atol=atol,
+                   hint=step_reading(X_SEED, Y_SEED, zeros(), lr, got, want, atol))
+
+
+def nudge_reading(w_next, b_next, lr):
+    """The nudge h both steps imply (see expect_seed_step), named when W and b agree on one
+    larger than 0.0001; else the possible causes."""
+    h_w, h_b = (45 - w_next / lr) / 7.5, 15 - b_next / lr
+    if min(h_w, h_b) > 2 * NUDGE and abs(h_w - h_b) <= 0.1 * max(h_w, h_b):
+        h = (h_w + h_b) / 2
+        return (f"Both W and b moved as a forward difference with a nudge of h = {h:.2g} "
+                f"moves them (the slope it measures is off by (h/2) * d2L/dtheta2): the "
+                "story's nudge is h = 0.0001.")
+    return ("Possible causes: a nudge h other than 0.0001, a slope other than "
+            "(L(nudged) - L(original)) / h, or a step other than lr * slope.")
 
 
 @built_on_feed_forward
@@ -248,8 +320,9 @@ def test_update_weights_matches_the_analytic_gradient(learner, problem):
     inputs, outputs, weights, lr = problem
     want, gradient = analytic_step(inputs, outputs, weights, lr)
     got = learner.update_weights(inputs, outputs, weights, lr)
-    expect_weights(learner, got, want, weights, lr,
-                   atol=finite_difference_slack(inputs, weights, gradient, lr))
+    atol = finite_difference_slack(inputs, weights, gradient, lr)
+    expect_weights(learner, got, want, weights, lr, atol=atol,
+                   hint=step_reading(inputs, outputs, weights, lr, got, want, atol))
 
 
 @built_on_feed_forward
@@ -264,8 +337,9 @@ def test_update_weights_matches_the_reference(learner, reference, problem):
     _, gradient = analytic_step(inputs, outputs, weights, lr)
     want = [np.asarray(w, float) for w in reference.update_weights(inputs, outputs, weights, lr)]
     got = learner.update_weights(inputs, outputs, weights, lr)
-    expect_weights(learner, got, want, weights, lr,
-                   atol=2 * finite_difference_slack(inputs, weights, gradient, lr))
+    atol = 2 * finite_difference_slack(inputs, weights, gradient, lr)
+    expect_weights(learner, got, want, weights, lr, atol=atol,
+                   hint=step_reading(inputs, outputs, weights, lr, got, want, atol))
 
 
 def expect_float32_pair(got, like, call):
@@ -281,8 +355,10 @@ def expect_float32_pair(got, like, call):
             fail(f"{name} came back as {show(value)}, but the tests expected an array of shape "
                  f"{old.shape}, the shape of the weights you were given.", call=call)
         if value.dtype != np.float32:
-            fail(f"{name} has dtype {value.dtype}, but the tests expected float32: keep the "
-                 "dtype of the weights you were given (update a deep copy of them).", call=call)
+            fail(f"{name} has dtype {value.dtype}, but the tests expected float32, the dtype of "
+                 "the weights you were given. Possible causes: a working copy made in another "
+                 "dtype, or arithmetic with a float64 array or scalar that promoted the result.",
+                 call=call)
 
 
 def epochs_of(learner, inputs, outputs, lr, epochs):
@@ -323,8 +399,9 @@ def test_update_weights_freezes_at_lr_1_as_in_the_story(learner):
         fail(f"After epoch 3 the weights were {show(path[3])} but at epoch {moved[0]} "
              f"{show(path[moved[0]])}: they should stay exactly where they are. Above 2048 a "
              "float32 weight plus 0.0001 rounds back to the same weight, so the measured slope "
-             "is 0. Add the nudge to the float32 weights themselves (temp[i][index] += h on a "
-             "deep copy), not to a float64 copy.",
+             "is 0. Possible causes: a nudge larger than 0.0001, the nudge added where it is not "
+             "swallowed (in a float64 copy of the weights, or to a Python float), or a slope "
+             "not measured by nudging the weights at all.",
              call="update_weights 6 times from W = b = 0 at lr 1")
 
 
@@ -402,5 +479,6 @@ def test_update_weights_converges_below_and_diverges_above_the_critical_rate(lea
     expect_true(not final <= 5 * distance,  # nan too: the weights blew up
                 f"After {len(path) - 1} steps [W, b] was {show(stacked(path[-1]))}, only "
                 f"{final:.3g} from the least-squares fit (it started {distance:.3g} away): above "
-                "the critical rate each step should overshoot further. Is the step the full "
-                "lr * slope?", call=above)
+                "the critical rate each step should overshoot further. Possible causes: a step "
+                "smaller than lr * slope, or slopes that shrink where they should grow.",
+                call=above)

@@ -110,12 +110,45 @@ def test_gradients_match_numerical_gradient(learner, sample):
     prediction = x_1 * w[0] + x_2 * w[1] + w[2]  # computed here, not by the learner's y_hat
     numeric = gradcheck.numerical_gradient(loss(x_1, x_2, y), w)
     scale = 1e-6 * (1 + np.max(np.abs(numeric)))
-    expect_close(learner.gradient_w1(prediction, y, x_1), numeric[0], rtol=1e-6, atol=scale,
-                 call=learner.gradient_w1, hint="dL/dw1 is (y_hat - y) * x_1.")
-    expect_close(learner.gradient_w2(prediction, y, x_2), numeric[1], rtol=1e-6, atol=scale,
-                 call=learner.gradient_w2, hint="dL/dw2 is (y_hat - y) * x_2.")
-    expect_close(learner.gradient_b(prediction, y), numeric[2], rtol=1e-6, atol=scale,
-                 call=learner.gradient_b, hint="dL/db is (y_hat - y) times 1.")
+    factors = {"x_1": x_1, "x_2": x_2, "y_hat": prediction, "y": y, "1": 1.0}
+    for function, args, want, right in (
+            (learner.gradient_w1, (prediction, y, x_1), numeric[0], "x_1"),
+            (learner.gradient_w2, (prediction, y, x_2), numeric[1], "x_2"),
+            (learner.gradient_b, (prediction, y), numeric[2], "1")):
+        got = function(*args)
+        expect_close(got, want, rtol=1e-6, atol=scale, call=function,
+                     hint=factor_reading(got, prediction - y, right, factors))
+
+
+def factor_reading(got, error, right, factors):
+    """What multiplies y_hat - y in the learner's gradient, when it is one of the numbers at
+    hand (the inputs, y_hat, y, or 1) other than the ``right`` one and no other fits: named
+    only then; otherwise the formula, with no cause asserted."""
+    parameter = {"x_1": "w1", "x_2": "w2", "1": "b"}[right]
+    formula = (f"dL/d{parameter} is (y_hat - y) * {right}." if right != "1"
+               else "dL/db is (y_hat - y) times 1.")
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        return formula
+
+    def close(a, b):
+        return abs(a - b) <= 1e-9 * (1 + abs(a) + abs(b))
+
+    fits = [name for name, factor in factors.items() if close(value, error * factor)]
+    if (len(fits) != 1 or fits[0] == right
+            or close(error * factors[fits[0]], error * factors[right])):
+        return formula
+    wrong = fits[0]
+    if right == "1":
+        return (f"Your value is (y_hat - y) * {wrong}. The bias enters y_hat with a factor 1 "
+                "(y_hat = w1*x_1 + w2*x_2 + 1*b), so its gradient has no factor besides "
+                "y_hat - y: dL/db = (y_hat - y) * 1.")
+    if wrong == "1":
+        return (f"Your value is y_hat - y alone: the input is missing. w{right[-1]} multiplies "
+                f"{right} in y_hat, so dL/d{parameter} = (y_hat - y) * {right}.")
+    return (f"Your value is (y_hat - y) * {wrong}: w{right[-1]} multiplies {right} in y_hat, so "
+            f"dL/d{parameter} = (y_hat - y) * {right}.")
 
 
 def wrong_parts(learner):

@@ -516,3 +516,83 @@ def test_a_worker_does_not_run_the_judges_script_again(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "7", done.stderr
     assert marks.read_text().split() == ["ran"]
+
+
+# --------------------------------------------------------------------------
+# What a Raise says of changed arguments, and a Return of a result that is an argument
+
+KEEPING = '''
+def same(w, k):
+    return w
+
+def view(w):
+    return w[1:]
+
+def first_kept(ws):
+    return [ws[0], ws[1] * 2]
+
+def fresh(w, k):
+    return w * 1, k
+
+def nudge_then_raise(x):
+    x[0] += 1
+    raise ValueError("f failed")
+
+def nudge_restore_then_raise(x):
+    old = x[0]
+    try:
+        x[0] += 1
+        raise ValueError("f failed")
+    finally:
+        x[0] = old
+'''
+
+
+@pytest.fixture(scope="module")
+def keeping(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keeping")
+    (folder / "k.py").write_text(KEEPING)
+    sb = Sandbox(str(folder), "k")
+    yield sb
+    sb.close(graceful=True)
+
+
+@pytest.mark.parametrize("name, args, shared", [
+    ("same", (np.zeros(3), 1.0), [(None, 0)]),
+    ("same", ([1.0, 2.0], 1.0), [(None, 0)]),
+    ("view", (np.zeros(3),), [(None, 0)]),
+    ("first_kept", ([np.zeros(2), np.ones(2)],), [(0, 0)]),
+    ("fresh", (np.zeros(3), 2.0), []),
+    ("same", (2.0, 1.0), []),  # a number is no object the caller could change
+])
+def test_a_return_says_which_parts_of_the_result_are_arguments(keeping, name, args, shared):
+    keeping.call(name, args, {}, f"running k.{name}")
+    assert keeping.shared == shared
+
+
+def test_a_raise_carries_the_arguments_changed_by_then(keeping):
+    with pytest.raises(LearnerError) as raised:
+        keeping.call("nudge_then_raise", (np.zeros(3),), {}, "running k.nudge_then_raise")
+    assert raised.value.exc_type == "ValueError"
+    assert np.array_equal(raised.value.changed[0], [1.0, 0.0, 0.0])
+    with pytest.raises(LearnerError) as raised:
+        keeping.call("nudge_restore_then_raise", (np.zeros(3),), {}, "running k")
+    assert raised.value.changed == {}
+
+
+def test_the_learner_is_told_of_an_input_left_changed_by_a_raise(keeping):
+    learner = LearnerModule(keeping.folder, "k", sandbox=keeping)
+    with pytest.raises(Mistake, match=r"(?s)It raised ValueError.*changed its input.*before "
+                                      r"the exception.*f failed"):
+        learner.nudge_then_raise(np.zeros(3))
+    with pytest.raises(LearnerError):  # put back: only the raise itself is reported
+        learner.nudge_restore_then_raise(np.zeros(3))
+
+
+def test_the_learner_is_told_of_a_result_that_is_its_own_argument(keeping):
+    learner = LearnerModule(keeping.folder, "k", sandbox=keeping)
+    with pytest.raises(Mistake, match=r"It returned the caller's own `argument 1`"):
+        learner.same(np.zeros(3), 1.0)
+    with pytest.raises(Mistake, match=r"Item 0 of what it returned was the caller's own"):
+        learner.first_kept([np.zeros(2), np.ones(2)])
+    assert learner.fresh(np.zeros(3), 2.0)[1] == 2.0

@@ -33,6 +33,16 @@ MUTANTS = [
          edits=[("grad[ix] = (fxph - fxmh) / (2 * eps)", "grad[ix] = (fxph - fxmh) / eps")]),
     dict(function="numerical_gradient", name="perturbation never undone", kind="modified input",
          edits=[("x[ix] = oldval  # restore", "pass  # x[ix] is left at oldval - eps")]),
+    # Once accepted: the docstring asks for x as it was even when f raises.
+    dict(function="numerical_gradient",
+         name="add and subtract, no try/finally: x left moved when f raises",
+         kind="modified input",
+         edits=[(PERTURB,
+                 "        x[ix] += eps\n"
+                 "        fxph = f(x)\n"
+                 "        x[ix] -= 2 * eps\n"
+                 "        fxmh = f(x)\n"
+                 "        x[ix] += eps  # back, up to rounding\n")]),
     dict(function="numerical_gradient",
          name="works on a copy that is never restored: later elements see earlier perturbations",
          kind=None,
@@ -110,13 +120,6 @@ ALTERNATIVES = [
                  "        flat_grad[i] = (fxph - fxmh) / (2 * eps)\n")]),
     dict(function="numerical_gradient", name="np.ndenumerate (seed 000's loop)",
          edits=[("    for ix in np.ndindex(x.shape):\n", "    for ix, _ in np.ndenumerate(x):\n")]),
-    dict(function="numerical_gradient", name="add and subtract: restores x only up to rounding",
-         edits=[(PERTURB,
-                 "        x[ix] += eps\n"
-                 "        fxph = f(x)\n"
-                 "        x[ix] -= 2 * eps\n"
-                 "        fxmh = f(x)\n"
-                 "        x[ix] += eps  # back, up to rounding\n")]),
     dict(function="numerical_gradient", name="perturbs fresh copies, x never touched",
          edits=[(PERTURB,
                  "        x_plus = x.copy()\n"
@@ -146,6 +149,21 @@ ALTERNATIVES = [
 
 # The learner corpus: whole functions as learners write them (see zoo.py).
 LEARNERS = [
+    dict(function="numerical_gradient", name="restores x, but not when f raises",
+         cause=("before the exception",), not_cause=("default at 1e-5",),
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape)
+    for ix in np.ndindex(x.shape):
+        saved = x[ix]
+        x[ix] = saved + eps
+        up = f(x)
+        x[ix] = saved - eps
+        down = f(x)
+        x[ix] = saved
+        grad[ix] = (up - down) / (2 * eps)
+    return grad
+'''),
     dict(function="numerical_gradient", name="forward difference", cause=("forward",),
          not_cause=("default at 1e-5",),
          source='''

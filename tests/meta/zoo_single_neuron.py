@@ -27,6 +27,14 @@ MUTANTS = [
          kind=None,
          edits=[("        dw2 = gradient_w2(prediction, y, x_2)",
                  "        dw2 = gradient_w2(y_hat(x_1, x_2, [w[0] - alpha * dw1, w[1], w[2]]), y, x_2)")]),
+    dict(function="adapt_weights",
+         name="no copy but new arrays each step: epochs=0 returns the caller's own array",
+         kind=None,
+         edits=[("w = np.array(initial_weights, dtype=float)",
+                 "w = np.asarray(initial_weights, dtype=float)"),
+                ("        w[0] = w[0] - alpha * dw1\n        w[1] = w[1] - alpha * dw2\n"
+                 "        w[2] = w[2] - alpha * db\n",
+                 "        w = w - alpha * np.array([dw1, dw2, db])\n")]),
     dict(function="adapt_weights", name="off by one epoch", kind=None,
          edits=[("for _ in range(epochs):", "for _ in range(epochs + 1):")]),
     dict(function="adapt_weights", name="learning rate ignored (fixed 0.1)", kind=None,
@@ -51,6 +59,18 @@ ALTERNATIVES = [
 
 # The learner corpus: whole functions as learners write them (see zoo.py).
 LEARNERS = [
+    dict(function="adapt_weights", name="returns initial_weights itself when there is no epoch",
+         cause=("caller's own",), not_cause=("fixed 0.1",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    if epochs == 0:
+        return initial_weights
+    w = np.array(initial_weights, dtype=float)
+    for _ in range(epochs):
+        err = y_hat(x_1, x_2, w) - y
+        w = w - alpha * err * np.array([x_1, x_2, 1.0])
+    return w
+'''),
     dict(function="y_hat", name="bias taken from w[0], weights shifted", cause=("bias", "w[2]"),
          source='''
 def y_hat(x_1, x_2, w):
