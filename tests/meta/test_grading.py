@@ -7,6 +7,7 @@ reference with one exercise replaced.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -284,3 +285,34 @@ def test_the_exercises_run_in_the_kata_s_order():
         if "::" in line and name not in files:
             files.append(name)
     assert files == [f"tests/test_{name}.py" for name in catalog.NAMES], proc.stdout[-2000:]
+
+
+KILLS_ITS_SERVER = """
+import os, signal
+os.kill(os.getppid(), signal.SIGKILL)
+"""
+
+
+def test_class_grading_workers_hold_no_pytest_and_a_judge_ends_with_its_worker_server(tmp_path):
+    """Class grading forks each judge's worker server from a lean process (numpy and the
+    sandbox): a worker finds no pytest or hypothesis in its memory. Unjailed, a worker
+    can kill that server; its judge then ends too, and the submission is recorded as
+    not graded rather than scored with exercises that could not run."""
+    lean = submission(tmp_path, "lean", with_y_hat(
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n",
+        header='import sys\n\nif {"_pytest", "hypothesis"} & set(sys.modules):\n'
+               '    raise ImportError("the worker holds the judge\'s libraries")\n\n'))
+    killer = submission(tmp_path, "killer", with_y_hat(
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n", header=KILLS_ITS_SERVER))
+    table = tmp_path / "grades.csv"
+    env = {k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"}
+    env["GRADKATA_ISOLATION"] = "processes"  # the kill is what the jail would stop
+    proc = subprocess.run([sys.executable, "-m", "gradkata", "grade", str(lean), str(killer),
+                           "--csv", str(table), "--jobs", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1, proc.stderr[-3000:]  # one submission not graded
+    rows = {row["submission"]: row for row in csv.DictReader(table.open())}
+    assert rows["lean"]["status"] == "graded", rows["lean"]
+    assert float(rows["lean"]["score"]) == sum(FULL.values()), rows["lean"]
+    assert rows["killer"]["status"] == "error: the judge was killed (SIGKILL)", rows["killer"]
+    assert rows["killer"]["score"] == "", rows["killer"]
