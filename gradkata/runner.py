@@ -39,7 +39,10 @@ from . import scoring
 WARM_MODULES = (
     "numpy", "hypothesis", "hypothesis.strategies", "pytest", "pytest_timeout",
     "_hypothesis_pytestplugin", "gradkata.entry", "gradkata.plugin", "gradkata.jail",
-    "gradkata.verdict", "gradkata.gradcheck", "gradkata.runner",
+    "gradkata.verdict", "gradkata.gradcheck", "gradkata.runner", "gradkata.conventions",
+    # imported on first use: numpy.median (the verdicts' ratios) imports numpy.ma,
+    # 20 ms; starting a worker, multiprocessing's fork server client
+    "numpy.ma", "multiprocessing.popen_forkserver",
 )
 
 
