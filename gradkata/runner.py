@@ -30,7 +30,7 @@ import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from . import scoring
 
@@ -102,6 +102,31 @@ def plugin_options() -> Set[str]:
 # How every run of the suite calls pytest, before its own options and test paths.
 BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly")
 
+# The plugins the graded suite needs, loaded by name in every run of the suite
+# (:func:`_suite_plugins_only`): no other installed plugin (anyio, xdist,
+# pytest-cov, ... where they are installed) is imported, registered or asked
+# anything in a judge. That took 0.4 s of CPU from the start of a class batch (the
+# template's warm-up) and 5 % of every judge's function calls. A kata whose
+# suite needs another plugin names it (``-p NAME`` in addopts, or
+# ``pytest_plugins`` in a conftest.py).
+SUITE_PLUGINS = ("gradkata.entry", "pytest_timeout", "_hypothesis_pytestplugin")
+_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+
+
+@contextlib.contextmanager
+def _suite_plugins_only() -> Iterator[List[str]]:
+    """While it lasts, pytest loads no plugin by its entry point; yields the
+    arguments that load :data:`SUITE_PLUGINS`."""
+    before = os.environ.get(_AUTOLOAD)
+    os.environ[_AUTOLOAD] = "1"
+    try:
+        yield [arg for name in SUITE_PLUGINS for arg in ("-p", name)]
+    finally:
+        if before is None:
+            del os.environ[_AUTOLOAD]
+        else:
+            os.environ[_AUTOLOAD] = before
+
 
 class ConfigurationError(Exception):
     """pytest could not read the kata's configuration."""
@@ -152,9 +177,10 @@ def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
     ]
     sink = io.StringIO()
     error = ""
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+            _suite_plugins_only() as plugins:
         try:
-            code = int(pytest.main(args, plugins=[collector]))
+            code = int(pytest.main([*plugins, *args], plugins=[collector]))
         except Exception as exc:  # noqa: BLE001 - a judge failure is reported, not raised
             code, error = -1, f"{type(exc).__name__}: {exc}"
     # 0 and 1 are "all passed" and "some failed"; anything else means pytest itself
@@ -187,8 +213,9 @@ def warm_up() -> None:
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "test_gradkata_warm_up.py").write_text(_WARM_UP_TEST)
         sink = io.StringIO()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", folder, folder])
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+                _suite_plugins_only() as plugins:
+            pytest.main([*plugins, "-q", "-p", "no:cacheprovider", "--rootdir", folder, folder])
 
 
 def silence_std_fds() -> None:

@@ -316,3 +316,26 @@ def test_class_grading_workers_hold_no_pytest_and_a_judge_ends_with_its_worker_s
     assert float(rows["lean"]["score"]) == sum(FULL.values()), rows["lean"]
     assert rows["killer"]["status"] == "error: the judge was killed (SIGKILL)", rows["killer"]
     assert rows["killer"]["score"] == "", rows["killer"]
+
+
+def test_a_run_of_the_suite_loads_only_the_plugins_the_suite_needs(tmp_path, monkeypatch):
+    """A judge's pytest loads gradkata's, pytest-timeout's and hypothesis's plugins by
+    name and no other installed one (pytest-xdist, installed with the kata's dev
+    tools, here), and leaves the environment as it found it."""
+    from gradkata import runner
+
+    (tmp_path / "plugin_names_probe.py").write_text(
+        "import json, os\n\n\ndef pytest_configure(config):\n"
+        "    names = sorted(n for n, _ in config.pluginmanager.list_name_plugin())\n"
+        "    with open(os.environ['PLUGIN_NAMES'], 'w') as out:\n"
+        "        json.dump(names, out)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PLUGIN_NAMES", str(tmp_path / "names.json"))
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    run = runner.run_suite(ROOT, ROOT / "solutions", collect_only=True,
+                           extra=["-p", "plugin_names_probe"])
+    assert run.error == "" and run.results
+    names = json.loads((tmp_path / "names.json").read_text())
+    assert set(runner.SUITE_PLUGINS) <= set(names), names
+    assert not [n for n in names if "xdist" in n], names
+    assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in os.environ
