@@ -12,7 +12,10 @@ imported pytest, hypothesis, numpy and the plugin and ran pytest once
 grading forks one per submission; ``gradkata watch`` one per save; where there
 is no fork (Windows), or for a single check, a judge is a fresh interpreter.
 Nothing of one run reaches the next: each judge starts from the template, and
-its sandbox workers import the learner's modules anew.
+its sandbox workers import the learner's modules anew. A forked judge's workers
+come from a worker server of its own, forked from a lean process that the
+template forked before it imported pytest (:func:`start_worker_template`): a
+worker holds numpy and the sandbox, nothing of the judge's.
 """
 
 from __future__ import annotations
