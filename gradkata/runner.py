@@ -12,7 +12,10 @@ imported pytest, hypothesis, numpy and the plugin and ran pytest once
 grading forks one per submission; ``gradkata watch`` one per save; where there
 is no fork (Windows), or for a single check, a judge is a fresh interpreter.
 Nothing of one run reaches the next: each judge starts from the template, and
-its sandbox workers import the learner's modules anew.
+its sandbox workers import the learner's modules anew. A forked judge's workers
+come from a worker server of its own, forked from a lean process that the
+template forked before it imported pytest (:func:`start_worker_template`): a
+worker holds numpy and the sandbox, nothing of the judge's.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ import os
 import signal
 import struct
 import sys
+import threading
 import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from . import scoring
 
@@ -38,7 +42,10 @@ from . import scoring
 WARM_MODULES = (
     "numpy", "hypothesis", "hypothesis.strategies", "pytest", "pytest_timeout",
     "_hypothesis_pytestplugin", "gradkata.entry", "gradkata.plugin", "gradkata.jail",
-    "gradkata.verdict", "gradkata.gradcheck", "gradkata.runner",
+    "gradkata.verdict", "gradkata.gradcheck", "gradkata.runner", "gradkata.conventions",
+    # imported on first use: numpy.median (the verdicts' ratios) imports numpy.ma,
+    # 20 ms; starting a worker, multiprocessing's fork server client
+    "numpy.ma", "multiprocessing.popen_forkserver",
 )
 
 
@@ -97,6 +104,31 @@ def plugin_options() -> Set[str]:
 
 # How every run of the suite calls pytest, before its own options and test paths.
 BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly")
+
+# The plugins the graded suite needs, loaded by name in every run of the suite
+# (:func:`_suite_plugins_only`): no other installed plugin (anyio, xdist,
+# pytest-cov, ... where they are installed) is imported, registered or asked
+# anything in a judge. That took 0.4 s of CPU from the start of a class batch (the
+# template's warm-up) and 5 % of every judge's function calls. A kata whose
+# suite needs another plugin names it (``-p NAME`` in addopts, or
+# ``pytest_plugins`` in a conftest.py).
+SUITE_PLUGINS = ("gradkata.entry", "pytest_timeout", "_hypothesis_pytestplugin")
+_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+
+
+@contextlib.contextmanager
+def _suite_plugins_only() -> Iterator[List[str]]:
+    """While it lasts, pytest loads no plugin by its entry point; yields the
+    arguments that load :data:`SUITE_PLUGINS`."""
+    before = os.environ.get(_AUTOLOAD)
+    os.environ[_AUTOLOAD] = "1"
+    try:
+        yield [arg for name in SUITE_PLUGINS for arg in ("-p", name)]
+    finally:
+        if before is None:
+            del os.environ[_AUTOLOAD]
+        else:
+            os.environ[_AUTOLOAD] = before
 
 
 class ConfigurationError(Exception):
@@ -169,9 +201,10 @@ def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
     ]
     sink = io.StringIO()
     error = ""
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+            _suite_plugins_only() as plugins:
         try:
-            code = int(pytest.main(args, plugins=[collector]))
+            code = int(pytest.main([*plugins, *args], plugins=[collector]))
         except Exception as exc:  # noqa: BLE001 - a judge failure is reported, not raised
             code, error = -1, f"{type(exc).__name__}: {exc}"
     # 0 and 1 are "all passed" and "some failed"; anything else means pytest itself
@@ -204,8 +237,9 @@ def warm_up() -> None:
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "test_gradkata_warm_up.py").write_text(_WARM_UP_TEST)
         sink = io.StringIO()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", folder, folder])
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+                _suite_plugins_only() as plugins:
+            pytest.main([*plugins, "-q", "-p", "no:cacheprovider", "--rootdir", folder, folder])
 
 
 def silence_std_fds() -> None:
@@ -263,14 +297,17 @@ def _judge(channel: Any, task: Task, forked: bool) -> None:
 
 
 def _start_worker_server() -> None:
-    """Start the fork server that the sandbox starts its workers from, as a fork of
-    this judge now, while it holds libraries only (no test, no reference): no
-    interpreter to start and no numpy to import again, in every judge.
+    """Start the fork server that the sandbox starts this judge's workers from: a
+    fork of the lean process (:func:`start_worker_template`) where the judge was
+    forked from a template that started one, else a fork of this judge now, while
+    it holds libraries only (no test, no reference). Either way no interpreter is
+    started and numpy is not imported again, in every judge.
 
     The server keeps only its own two file descriptors (and 0, 1, 2 on /dev/null),
-    so that no worker inherits this judge's channel to whoever started it."""
+    so that no worker inherits this judge's channel to whoever started it; it ends
+    when this judge does."""
     import socket
-    from multiprocessing import connection, forkserver, util
+    from multiprocessing import connection, forkserver, resource_tracker
 
     server: Any = forkserver._forkserver  # type: ignore[attr-defined]
     address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
@@ -280,25 +317,114 @@ def _start_worker_server() -> None:
         os.chmod(address, 0o600)
     listener.listen()
     alive_r, alive_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+    pid: Optional[int] = None
+    gone_r, gone_w = os.pipe()  # only the server holds gone_w: end of file when it ends
+    if _worker_template is not None:
         try:
-            ours = sorted({listener.fileno(), alive_r})
-            os.closerange(3, ours[0])
-            os.closerange(ours[0] + 1, ours[1])
-            os.closerange(ours[1] + 1, 1 << 16)
-            # Every worker starts in a session of its own, so that a signal to its
-            # process group (kill(0, ...), all that a jailed worker can name)
-            # reaches no judge and no other worker.
-            util.register_after_fork(sys.modules[__name__], _own_session)
-            forkserver.main(listener.fileno(), alive_r, [])
-        finally:
-            os._exit(0)
-    os.close(alive_r)
+            socket.send_fds(_worker_template, [b"s"], [listener.fileno(), alive_r, gone_w])
+        except OSError:
+            pid = os.fork()  # the lean process is gone: fork one from here
+    else:
+        pid = os.fork()
+    if pid == 0:
+        _serve_workers(listener.fileno(), alive_r, gone_w)
+    for fd in (alive_r, gone_w):
+        os.close(fd)
     listener.close()
     server._forkserver_address = address
     server._forkserver_alive_fd = alive_w
-    server._forkserver_pid = pid
+    if pid is None:
+        # Not this judge's child: multiprocessing must not wait for it, nor start
+        # another one (the server ends with this judge's end of the alive pipe).
+        server._forkserver_pid = None
+        server.ensure_running = resource_tracker.ensure_running
+        # A server that ends before this judge was killed (by a worker, unjailed):
+        # this judge could start no more workers, so it ends too, killed, rather
+        # than record its exercises as failed.
+        threading.Thread(target=_die_with, args=(gone_r,), daemon=True).start()
+    else:
+        server._forkserver_pid = pid
+        os.close(gone_r)
+
+
+def _die_with(fd: int) -> None:
+    os.read(fd, 1)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _serve_workers(listener: int, alive_r: int, gone_w: int) -> None:
+    """Be a worker server: multiprocessing's fork server loop on ``listener``, until
+    ``alive_r`` reads end of file, holding ``gone_w`` open. Never returns."""
+    from multiprocessing import forkserver, util
+
+    try:
+        ours = sorted({listener, alive_r, gone_w})
+        os.closerange(3, ours[0])
+        for low, high in zip(ours, ours[1:]):
+            os.closerange(low + 1, high)
+        os.closerange(ours[-1] + 1, 1 << 16)
+        # Every worker starts in a session of its own, so that a signal to its
+        # process group (kill(0, ...), all that a jailed worker can name)
+        # reaches no judge and no other worker.
+        util.register_after_fork(sys.modules[__name__], _own_session)
+        forkserver.main(listener, alive_r, [])
+    finally:
+        os._exit(0)
+
+
+# The judges' template's line to its lean process (None: there is none).
+_worker_template: Optional[Any] = None
+
+
+def start_worker_template() -> None:
+    """Fork, from the judges' template while it holds numpy and the sandbox only, the
+    lean process that every judge's worker server is forked from (a message carrying
+    the server's three file descriptors asks for one). Forks of it copy, fault in and
+    tear down about half the memory that forks of a judge would (no pytest, no
+    hypothesis): on two cores that halved the system time of a class batch. It ends
+    when the template and every judge have closed their end of the line."""
+    import socket
+
+    global _worker_template
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid != 0:
+        theirs.close()
+        _worker_template = ours
+        return
+    try:
+        ours.close()
+        # Nothing of the template's (its listener, its alive pipe) is kept.
+        os.closerange(3, theirs.fileno())
+        os.closerange(theirs.fileno() + 1, 1 << 16)
+        sys.dont_write_bytecode = True  # no .pyc in a learner's folder
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        while True:
+            try:
+                message, fds, _, _ = socket.recv_fds(theirs, 16, 3)
+            except OSError:
+                break
+            if not message:
+                break  # every judge and the template are gone
+            if len(fds) == 3 and os.fork() == 0:
+                theirs.close()
+                _serve_workers(*fds)
+            for fd in fds:
+                os.close(fd)
+            _reap_servers()
+    finally:
+        os._exit(0)
+
+
+def _reap_servers() -> None:
+    """Wait for the worker servers that have ended (a wait keeps their CPU time in
+    the accounts of whoever waits for this process)."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
 
 
 def _own_session(_: Any) -> None:
@@ -322,7 +448,8 @@ def judge_context(warm: bool = True) -> Any:
     if warm not in _contexts:
         if warm:
             context = multiprocessing.get_context(FORK_SERVER)
-            context.set_forkserver_preload([*WARM_MODULES, "gradkata._judge_template"])
+            context.set_forkserver_preload(
+                ["gradkata._worker_template", *WARM_MODULES, "gradkata._judge_template"])
         else:
             context = multiprocessing.get_context("spawn")
         _contexts[warm] = context

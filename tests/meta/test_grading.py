@@ -7,6 +7,7 @@ reference with one exercise replaced.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -284,3 +285,57 @@ def test_the_exercises_run_in_the_kata_s_order():
         if "::" in line and name not in files:
             files.append(name)
     assert files == [f"tests/test_{name}.py" for name in catalog.NAMES], proc.stdout[-2000:]
+
+
+KILLS_ITS_SERVER = """
+import os, signal
+os.kill(os.getppid(), signal.SIGKILL)
+"""
+
+
+def test_class_grading_workers_hold_no_pytest_and_a_judge_ends_with_its_worker_server(tmp_path):
+    """Class grading forks each judge's worker server from a lean process (numpy and the
+    sandbox): a worker finds no pytest or hypothesis in its memory. Unjailed, a worker
+    can kill that server; its judge then ends too, and the submission is recorded as
+    not graded rather than scored with exercises that could not run."""
+    lean = submission(tmp_path, "lean", with_y_hat(
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n",
+        header='import sys\n\nif {"_pytest", "hypothesis"} & set(sys.modules):\n'
+               '    raise ImportError("the worker holds the judge\'s libraries")\n\n'))
+    killer = submission(tmp_path, "killer", with_y_hat(
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n", header=KILLS_ITS_SERVER))
+    table = tmp_path / "grades.csv"
+    env = {k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"}
+    env["GRADKATA_ISOLATION"] = "processes"  # the kill is what the jail would stop
+    proc = subprocess.run([sys.executable, "-m", "gradkata", "grade", str(lean), str(killer),
+                           "--csv", str(table), "--jobs", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1, proc.stderr[-3000:]  # one submission not graded
+    rows = {row["submission"]: row for row in csv.DictReader(table.open())}
+    assert rows["lean"]["status"] == "graded", rows["lean"]
+    assert float(rows["lean"]["score"]) == sum(FULL.values()), rows["lean"]
+    assert rows["killer"]["status"] == "error: the judge was killed (SIGKILL)", rows["killer"]
+    assert rows["killer"]["score"] == "", rows["killer"]
+
+
+def test_a_run_of_the_suite_loads_only_the_plugins_the_suite_needs(tmp_path, monkeypatch):
+    """A judge's pytest loads gradkata's, pytest-timeout's and hypothesis's plugins by
+    name and no other installed one (pytest-xdist, installed with the kata's dev
+    tools, here), and leaves the environment as it found it."""
+    from gradkata import runner
+
+    (tmp_path / "plugin_names_probe.py").write_text(
+        "import json, os\n\n\ndef pytest_configure(config):\n"
+        "    names = sorted(n for n, _ in config.pluginmanager.list_name_plugin())\n"
+        "    with open(os.environ['PLUGIN_NAMES'], 'w') as out:\n"
+        "        json.dump(names, out)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PLUGIN_NAMES", str(tmp_path / "names.json"))
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    run = runner.run_suite(ROOT, ROOT / "solutions", collect_only=True,
+                           extra=["-p", "plugin_names_probe"])
+    assert run.error == "" and run.results
+    names = json.loads((tmp_path / "names.json").read_text())
+    assert set(runner.SUITE_PLUGINS) <= set(names), names
+    assert not [n for n in names if "xdist" in n], names
+    assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in os.environ
