@@ -142,12 +142,9 @@ def configuration(kata: Path) -> Tuple[Path, Optional[Path], str]:
     import pytest
 
     kata = Path(kata)
-    # Only pytest and gradkata's entry: the configuration is read before any other
-    # plugin is consulted, and loading them all (hypothesis, xdist, coverage...)
-    # cost this process 0.4 s of CPU before the judge paid for them again.
-    light = ["--disable-plugin-autoload", "-p", "gradkata.entry"]
-    if pytest.version_tuple < (8, 4):  # type: ignore[attr-defined]  # pragma: no cover
-        light = []  # no such option before pytest 8.4: every plugin is loaded
+    # Only the suite's own plugins (as every run of the suite): loading every
+    # installed one (xdist, coverage...) cost this process 0.4 s of CPU before
+    # the judge paid for them again.
     # --capture=no: nothing is run, and pytest need not take this process's output.
     args = [*BASE_ARGS, "--capture=no", "--rootdir", str(kata), str(kata / "tests")]
 
@@ -163,12 +160,15 @@ def configuration(kata: Path) -> Tuple[Path, Optional[Path], str]:
                            str(config.getini("gradkata_impl") or ""))
             return 0
 
-    for attempt in ([*light, *args], args) if light else (args,):
+    for light in (True, False):
         found = Configuration()
         sink = io.StringIO()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stdout(sink))
+            stack.enter_context(contextlib.redirect_stderr(sink))
+            plugins = stack.enter_context(_suite_plugins_only()) if light else []
             try:
-                code = pytest.main(attempt, plugins=[found])
+                code = pytest.main([*plugins, *args], plugins=[found])
             except Exception as exc:  # noqa: BLE001 - said, not raised
                 code, sink = pytest.ExitCode.USAGE_ERROR, io.StringIO(str(exc))
         if found.answer is not None:
