@@ -281,7 +281,7 @@ def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
     return bool(relative_error(numerical_gradient(f, x, eps), grad(x)) <= tolerance)
 '''),
     dict(function="check_gradient", name="eps ignored: numerical_gradient's default",
-         cause=("eps",),
+         cause=("eps",), not_cause=("Return whether the error is strictly",),
          source='''
 def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
     x = np.array(x, dtype=np.float64)
