@@ -102,13 +102,20 @@ def _near(c: float, target: float) -> bool:
 
 
 def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
-                  factors: Optional[Dict[float, str]] = None) -> str:
-    """What a constant ratio between the answer and the expected one suggests."""
+                  factors: Optional[Dict[float, str]] = None, part: str = "") -> str:
+    """What a constant ratio between the answer and the expected one suggests.
+
+    ``part`` names the one returned parameter the ratio was read from (``b_next``), when the
+    answer has several: a parameter that did not move is then named, not all of them.
+    """
     for value, text in (factors or {}).items():
         if _near(c, value):
             return text
     noun = "step (the change from the starting value)" if step else "value"
     if _near(c, 0.0):
+        if step and part:
+            return (f"{part} did not move: it came back as it was passed in. Is its update "
+                    "applied (parameter - learning_rate * gradient) and returned?")
         return ("Nothing moved: the parameters came back unchanged. Is the update applied "
                 "(w - learning_rate * gradient) and returned?" if step
                 else "Your answer is 0 where the expected value is not.")
@@ -206,7 +213,7 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
                  lr: Optional[float] = None, hint: str = "",
                  parts: Optional[Sequence[str]] = None,
                  factors: Optional[Dict[float, str]] = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, _part: bool = False) -> None:
     """Raise a :class:`Mistake` unless ``got`` matches ``want``.
 
     ``want`` may be a number, an array, or a tuple/list of them (``parts``
@@ -227,7 +234,7 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         starts = list(start) if start is not None else [None] * len(want)
         for g, w, name, s in zip(got, want, names, starts):
             expect_close(g, w, call=call, what=name, rtol=rtol, atol=atol, start=s, lr=lr,
-                         hint=hint, factors=factors, dtype=dtype)
+                         hint=hint, factors=factors, dtype=dtype, _part=True)
         return
     arr = _as_number_array(got)
     want_arr = np.asarray(want)
@@ -281,7 +288,8 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         if c is not None and g.size == 1 and not _known_ratio(c, lr, factors):
             c = None  # any two numbers have a ratio: for one number, name only known ones
         if c is not None:
-            message += " " + explain_ratio(c, step=start is not None, lr=lr, factors=factors)
+            message += " " + explain_ratio(c, step=start is not None, lr=lr, factors=factors,
+                                           part=what if _part else "")
     raise Mistake(message + tail)
 
 

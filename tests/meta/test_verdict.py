@@ -41,6 +41,12 @@ def test_steps_are_read_from_the_starting_point():
     assert "learning rate was not used" in message(start - np.array([2.0, -4.0]), want,
                                                    start=start, lr=0.1)
     assert "Nothing moved" in message(start.copy(), want, start=start, lr=0.1)
+    # Only b left where it was: b is named, not every parameter.
+    pair = [(float(want[0]), 1.0), (float(want[0]), float(want[1]))]
+    with pytest.raises(Mistake) as caught:
+        expect_close(*pair, parts=("w_next", "b_next"), start=(1.0, 1.0), lr=0.1, call="f()")
+    assert "b_next did not move" in caught.value.message
+    assert "Nothing moved" not in caught.value.message
     assert "multiplied by the learning rate twice" in message(
         start - 0.01 * np.array([2.0, -4.0]), want, start=start, lr=0.1)
     # The gradient returned in place of the parameters, from a start at 0.
