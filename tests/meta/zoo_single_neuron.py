@@ -197,3 +197,13 @@ def gradient_w1(y_hat, y, x_1):
     return float(dloss_dyhat * dyhat_dw1)
 '''),
 ]
+
+# Found by playing a learner through the kata: each message must name these causes.
+LEARNERS += [
+    dict(function="gradient_b", name="the squared error, not its derivative",
+         cause=("squared error",), not_cause=("opposite sign",),
+         source='''
+def gradient_b(y_hat, y):
+    return (y_hat - y) ** 2
+'''),
+]
