@@ -9,7 +9,7 @@ from shared_checks import generator, thousandths
 
 from gradkata import gradcheck
 from gradkata.sandbox import LearnerAbort, NotStarted
-from gradkata.verdict import Mistake, expect_close, expect_true, show
+from gradkata.verdict import Mistake, constant_ratio, expect_close, expect_true, show
 
 # Seed 003's sample and starting weights.
 X1, X2, Y = 2, -1, 1
@@ -55,6 +55,8 @@ def y_hat_reading(x_1, x_2, w, got):
     except (TypeError, ValueError, IndexError):
         return ""
     expected = x_1 * w1 + x_2 * w2 + b
+    if abs(value - expected) <= 1e-9 * (1 + abs(expected)):
+        return ""  # the value is right: only its type or shape is wrong, and the message says so
     for slip, text in slips:
         if abs(value - slip) <= 1e-9 * (1 + abs(slip)) and abs(slip - expected) > 1e-9:
             return text
@@ -230,7 +232,8 @@ def built_on_the_parts(learner):
         note = wrong_parts(learner)
         if not note:
             raise
-        raise Mistake(f"{exc.message}\n{note}") from None
+        # A helper named as wrong is the evidence: the list of guesses goes.
+        raise Mistake(f"{exc.message.replace(ADAPT_GUESSES, '').rstrip()}\n{note}") from None
 
 
 def test_adapt_weights_matches_the_storys_table(learner):
@@ -244,6 +247,33 @@ def test_adapt_weights_matches_the_storys_table(learner):
             expect_close(got, np.array(want), rtol=1e-12, start=start, lr=0.1,
                          call=learner.adapt_weights,
                          hint=adapt_reading(X1, X2, Y, start, epochs, 0.1, got))
+
+
+def test_adapt_weights_returns_a_float64_array_from_integer_weights(learner):
+    """adapt_weights returns an ndarray of float64, also when the starting weights are integers.
+
+    The docstring promises an ndarray of shape (3,), float64, computed on a float64
+    copy. From the integer weights [-1, 1, 2] one epoch of the worked example gives
+    y_hat = -2 - 1 + 2 = -1, an error of -2, so w = [-1, 1, 2] + 0.2 * [2, -1, 1]
+    = [-0.6, 0.8, 2.2]; an integer working copy would truncate those steps.
+    """
+    with built_on_the_parts(learner):
+        got = learner.adapt_weights(X1, X2, Y, [-1, 1, 2], 1)
+        want = np.array([-0.6, 0.8, 2.2])
+        if not isinstance(got, np.ndarray):
+            expect_true(False, f"It returned {show(got)}, a {type(got).__name__}: the docstring "
+                        "promises an ndarray of shape (3,), float64.", call=learner.adapt_weights)
+        hint = ""
+        if got.dtype.kind in "iub":
+            hint = (f"It is an array of {got.dtype}: a working copy made from integer weights "
+                    "keeps their integer dtype and truncates every update. Work on a float64 "
+                    "copy, as the docstring says.")
+        elif got.shape == want.shape and np.allclose(got, np.trunc(want), atol=1e-12):
+            hint = ("These are the right weights truncated to integers: the working copy kept "
+                    "the integer dtype of the starting weights. Work on a float64 copy, as the "
+                    "docstring says.")
+        expect_close(got, want, rtol=1e-12, atol=1e-12, start=np.array([-1.0, 1.0, 2.0]),
+                     lr=0.1, dtype=np.float64, call=learner.adapt_weights, hint=hint)
 
 
 def test_adapt_weights_reaches_the_storys_limit(learner):
@@ -316,8 +346,17 @@ def adapt_reading(x_1, x_2, y, w0, epochs, alpha, got):
         if (g.shape == slip.shape and np.allclose(g, slip, rtol=1e-9, atol=1e-12)
                 and not np.allclose(slip, want, rtol=1e-9, atol=1e-12)):
             return text
-    return ("Possible causes: a learning rate other than alpha, a number of updates other than "
-            "`epochs`, or gradients that do not all come from one prediction per epoch.")
+    if g.shape == want.shape:
+        ratio = constant_ratio(g - np.asarray(w0, float), want - np.asarray(w0, float))
+        if ratio is not None and any(abs(ratio - k) <= 1e-3 * max(1.0, abs(k))
+                                     for k in (0.0, 2.0, 0.5, -1.0, 1 / alpha, -1 / alpha, alpha)):
+            return ""  # the message reads that ratio off the step: no list of guesses after it
+    return ADAPT_GUESSES
+
+
+ADAPT_GUESSES = ("Possible causes: a learning rate other than alpha, a number of updates other "
+                 "than `epochs`, or gradients that do not all come from one prediction per "
+                 "epoch.")
 
 
 
