@@ -237,7 +237,10 @@ def built_on_the_parts(learner):
 
 
 def test_adapt_weights_matches_the_storys_table(learner):
-    """The worked example: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two."""
+    """The worked example: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two.
+
+    And a float64 ndarray comes back also from integer starting weights (the docstring).
+    """
     with built_on_the_parts(learner):
         start = np.array(W0)
         expect_close(learner.adapt_weights(X1, X2, Y, start, 0), start, call=learner.adapt_weights,
@@ -247,33 +250,33 @@ def test_adapt_weights_matches_the_storys_table(learner):
             expect_close(got, np.array(want), rtol=1e-12, start=start, lr=0.1,
                          call=learner.adapt_weights,
                          hint=adapt_reading(X1, X2, Y, start, epochs, 0.1, got))
+        expect_float64_from_integer_weights(learner)
 
 
-def test_adapt_weights_returns_a_float64_array_from_integer_weights(learner):
-    """adapt_weights returns an ndarray of float64, also when the starting weights are integers.
+def expect_float64_from_integer_weights(learner):
+    """Fail unless adapt_weights returns an ndarray of float64 from integer starting weights.
 
     The docstring promises an ndarray of shape (3,), float64, computed on a float64
     copy. From the integer weights [-1, 1, 2] one epoch of the worked example gives
     y_hat = -2 - 1 + 2 = -1, an error of -2, so w = [-1, 1, 2] + 0.2 * [2, -1, 1]
     = [-0.6, 0.8, 2.2]; an integer working copy would truncate those steps.
     """
-    with built_on_the_parts(learner):
-        got = learner.adapt_weights(X1, X2, Y, [-1, 1, 2], 1)
-        want = np.array([-0.6, 0.8, 2.2])
-        if not isinstance(got, np.ndarray):
-            expect_true(False, f"It returned {show(got)}, a {type(got).__name__}: the docstring "
-                        "promises an ndarray of shape (3,), float64.", call=learner.adapt_weights)
-        hint = ""
-        if got.dtype.kind in "iub":
-            hint = (f"It is an array of {got.dtype}: a working copy made from integer weights "
-                    "keeps their integer dtype and truncates every update. Work on a float64 "
-                    "copy, as the docstring says.")
-        elif got.shape == want.shape and np.allclose(got, np.trunc(want), atol=1e-12):
-            hint = ("These are the right weights truncated to integers: the working copy kept "
-                    "the integer dtype of the starting weights. Work on a float64 copy, as the "
-                    "docstring says.")
-        expect_close(got, want, rtol=1e-12, atol=1e-12, start=np.array([-1.0, 1.0, 2.0]),
-                     lr=0.1, dtype=np.float64, call=learner.adapt_weights, hint=hint)
+    got = learner.adapt_weights(X1, X2, Y, [-1, 1, 2], 1)
+    want = np.array([-0.6, 0.8, 2.2])
+    if not isinstance(got, np.ndarray):
+        expect_true(False, f"It returned {show(got)}, a {type(got).__name__}: the docstring "
+                    "promises an ndarray of shape (3,), float64.", call=learner.adapt_weights)
+    hint = ""
+    if got.dtype.kind in "iub":
+        hint = (f"It is an array of {got.dtype}: a working copy made from integer weights "
+                "keeps their integer dtype and truncates every update. Work on a float64 "
+                "copy, as the docstring says.")
+    elif got.shape == want.shape and np.allclose(got, np.trunc(want), atol=1e-12):
+        hint = ("These are the right weights truncated to integers: the working copy kept "
+                "the integer dtype of the starting weights. Work on a float64 copy, as the "
+                "docstring says.")
+    expect_close(got, want, rtol=1e-12, atol=1e-12, start=np.array([-1.0, 1.0, 2.0]),
+                 lr=0.1, dtype=np.float64, call=learner.adapt_weights, hint=hint)
 
 
 def test_adapt_weights_reaches_the_storys_limit(learner):
