@@ -195,6 +195,7 @@ def test_numerical_gradient_takes_central_differences_with_the_given_eps(learner
         factors, hint = notes(got, central_cubes(x, EPS), wrong_formulas("cube", x, EPS),
                               "For f = sum(x**3) the central difference is exactly ((x + eps)**3 "
                               "- (x - eps)**3) / (2*eps) = 3x^2 + eps^2, one element at a time.")
+        hint = rows_reading(got, central_cubes(x, EPS), x, 1e-12, 1e-12) or hint
         expect_close(got, central_cubes(x, EPS), rtol=1e-12, atol=1e-12,
                      call=learner.numerical_gradient, factors=factors, hint=hint)
 
@@ -331,8 +332,28 @@ def test_numerical_gradient_matches_closed_forms_for_any_shape(learner, seed, dt
                           f"The central difference, one element at a time, on x itself in its "
                           f"own shape ({kind}, eps = {eps:g}, x of shape {x.shape}, {x.dtype}).",
                           rtol=max(rtol, 1e-6), atol=max(atol, 1e-9))
+    hint = rows_reading(got, want, x, max(rtol, 1e-6), max(atol, 1e-9)) or hint
     expect_close(got, want, rtol=rtol, atol=atol, call=learner.numerical_gradient,
                  factors=factors, hint=hint)
+
+
+def rows_reading(got, want, x, rtol, atol):
+    """For an x of 2 or more dimensions: whether only len(x) elements were computed, the
+    first len(x) in order, the rest left at 0 (a loop over range(len(x))); '' if not."""
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    n = len(x) if np.ndim(x) else 0
+    if np.ndim(x) < 2 or g.shape != want.shape or n >= x.size:
+        return ""
+    flat, expected = g.ravel(), want.ravel()
+    if (np.allclose(flat[:n], expected[:n], rtol=rtol, atol=atol) and np.all(flat[n:] == 0)
+            and np.any(expected[n:] != 0)):
+        return (f"Only the first {n} of the {x.size} elements were computed and the rest are 0: "
+                f"len(x) = {n} counts the rows of x (its first axis), not its elements. Visit "
+                "every index of x, whatever its number of dimensions.")
+    return ""
 
 
 def test_numerical_gradient_returns_float64_for_float32_x(learner):
