@@ -84,7 +84,8 @@ def rate_factors(inputs, got):
             continue
         same = [k for k in factors if abs(k - ratio) <= 1e-3 * max(1.0, abs(k))]
         if same:
-            factors[same[0]] += " Or: " + text
+            # Both fit: say so, the second as an alternative in the same sentence's voice.
+            factors[same[0]] += " Or: " + text[:1].lower() + text[1:]
         else:
             factors[float(ratio)] = text
     try:
