@@ -126,6 +126,11 @@ def find_exercise(name: str) -> Exercise:
     return exercise
 
 
+def whose(impl: progress.Impl) -> str:
+    """How the graded code is named: the kata's reference is not the learner's."""
+    return "the reference" if impl.value == "solutions" else "your"
+
+
 def project(args: argparse.Namespace) -> Tuple[Path, progress.Impl]:
     root = progress.find_root()
     return root, progress.resolve_impl(getattr(args, "impl", None), root)
@@ -473,7 +478,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         if args.figure == "learning-rate":
             module, function = "numeric_gradients", "update_weights"
-            say(f"Running your {module}.{function} ({impl.label}{module}.py) for "
+            say(f"Running {whose(impl)} {module}.{function} ({impl.label}{module}.py) for "
                 f"{plots.WEIGHT_EPOCHS} epochs at each learning rate ...")
             histories = plots.learning_rate_histories(impl.folder, root)
             for lr, history in histories.items():
@@ -487,7 +492,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             assert exercise is not None
             setup = plots.loss_setup(exercise.name, args.lr)
             module, function = exercise.name, setup.function
-            say(f"Running your {module}.{function} ({impl.label}{module}.py) for "
+            say(f"Running {whose(impl)} {module}.{function} ({impl.label}{module}.py) for "
                 f"{setup.epochs} epochs at learning rate {setup.lr:g} ...")
             curve = plots.loss_curve(impl.folder, root, exercise.name, args.lr)
             say(f"  loss {curve.losses[0]:.6g} at the start, {curve.losses[-1]:.6g} after "

@@ -272,6 +272,9 @@ def test_plot_loss_draws_the_loss_of_the_learners_backward(tmp_path):
     assert result.returncode == 0, result.stdout
     assert png_size(project / "loss.png") == expected_size(plots.LOSS_FIGSIZE)
     assert "least-squares optimum" in result.stdout
+    # The reference is named as such, not as the learner's code.
+    assert "Running the reference vectorized.backward" in result.stdout
+    assert "Running your" not in result.stdout
 
 
 def test_plot_loss_takes_the_learning_rate_from_lr(tmp_path):
