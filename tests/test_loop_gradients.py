@@ -55,10 +55,21 @@ def take_step(learner, x, y, theta, lr):
     return as_pair(got, learner.calculate_gradients)
 
 
+# The likely causes of a factor in this exercise's step, offered as possibilities.
+CAUSES = {
+    "twice": "the square's 2 counted twice, or a division by N/2 where N belongs.",
+    "half": "the 2 of the square's derivative left out (d/dw of (1/N) sum r_i^2 is "
+            "(2/N) sum r_i * dr_i/dw), or a division by 2N where N belongs.",
+    "factor": "a wrong N (the sums divide by N, the number of samples), or a sum where a mean "
+              "belongs.",
+}
+
+
 def expect_pair(got, want, *, start, **checks):
     """expect_close on w_next and b_next each on its own, so that a slip in one of the two
     steps (a factor, a sign, an ignored learning rate) is read off that step alone."""
     checks.pop("what", None)
+    checks.setdefault("causes", CAUSES)
     got, want, start = (np.asarray(v, dtype=float) for v in (got, want, start))
     if constant_ratio(got - start, want - start) is not None:  # one slip in both: read it once
         expect_close(got, want, start=start, what="(w_next, b_next)", **checks)
