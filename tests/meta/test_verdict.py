@@ -163,7 +163,7 @@ def test_an_exception_whose_words_point_away_from_the_cause_gets_the_kata_s_note
     assert exception_note("ValueError", "operands could not be broadcast") == ""
 
 
-def test_only_a_function_that_perturbs_is_told_to_put_the_saved_value_back(tmp_path):
+def test_only_a_function_that_perturbs_is_offered_a_perturbation_left_behind(tmp_path):
     from gradkata.learner import LearnerModule
 
     body = "    x[0] += 1.0\n    return 0.0\n"
@@ -188,5 +188,5 @@ def test_only_a_function_that_perturbs_is_told_to_put_the_saved_value_back(tmp_p
     finally:
         module.close()
     assert all("changed its input in place" in text for text in texts)
-    assert "put the saved value back" not in texts[0]
-    assert "put the saved value back" in texts[1]
+    assert "perturbed on purpose" not in texts[0]
+    assert "perturbed on purpose" in texts[1]
