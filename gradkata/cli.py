@@ -322,9 +322,16 @@ def just_done(run: progress.Run, root: Path) -> List[Exercise]:
 
 
 def show_check(run: progress.Run, named: Optional[Exercise], root: Path, style: Style,
-               total: bool = True) -> int:
+               total: bool = True, news: bool = True) -> int:
+    """Say what the check found; with ``news``, announce the exercises that have just passed.
+
+    ``watch`` starts without news: nothing has changed yet, and its table already shows
+    which exercises are done (the memory of them is brought up to date all the same).
+    """
     for exercise in just_done(run, root):
-        say(style.green(f"Exercise {exercise.number} done: {exercise.name} passes every test."))
+        if news:
+            say(style.green(f"Exercise {exercise.number} done: {exercise.name} passes every "
+                            "test."))
     if named is not None:
         code = show_exercise(run, run.status(named.name), root, style)
         if code == 0:
@@ -419,7 +426,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         for line in progress_lines(run, style):
             say(line)
         say("")
-        return show_check(run, None, root, style, total=False)
+        return show_check(run, None, root, style, total=False, news=changed is not None)
 
     code = check()
     checks = 0

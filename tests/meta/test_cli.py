@@ -384,6 +384,18 @@ def test_watch_checks_again_on_every_save_and_survives_a_syntax_error(tmp_path):
         watcher.stop()
 
 
+def test_watch_starts_by_stating_what_is_done_not_announcing_it(tmp_path):
+    project = make_project(tmp_path, graded=["single_neuron"])
+    gradkata(project, "check")  # remembered: nothing passes
+    shutil.copy2(project / "solutions" / "single_neuron.py", project / "exercises")
+    watcher = Watcher(project)
+    try:
+        watcher.wait_for(lambda out: WATCHING in out)
+        assert "done:" not in watcher.output  # nothing changed since the watch began
+    finally:
+        watcher.stop()
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
 def test_watch_ctrl_c_stops_a_running_check_and_a_second_one_quits(tmp_path):
     project = make_project(tmp_path, graded=["single_neuron"])
