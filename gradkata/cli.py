@@ -126,6 +126,15 @@ def find_exercise(name: str) -> Exercise:
     return exercise
 
 
+def unrepeated(message: str) -> str:
+    """A not-started message after the words "Not started:", without saying them again."""
+    text = message.strip()
+    for tail in (": not started.", ": not started"):
+        if text.endswith(tail):
+            return text[:-len(tail)] + "."
+    return text
+
+
 def whose(impl: progress.Impl) -> str:
     """How the graded code is named: the kata's reference is not the learner's."""
     return "the reference" if impl.value == "solutions" else "your"
@@ -225,7 +234,7 @@ def show_exercise(run: progress.Run, status: progress.Status, root: Path, style:
     if problem is None:  # pragma: no cover - a row that is not done has a first problem
         say("Some tests did not pass.")
     elif problem.status == Status.NOT_STARTED:
-        say(style.yellow("Not started: ") + (problem.message.strip() or "not written yet."))
+        say(style.yellow("Not started: ") + (unrepeated(problem.message) or "not written yet."))
         if problem.function:
             say(f"Write {problem.function} next, in {where}.")
     else:
@@ -511,7 +520,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                 out, f"gradkata-loss-{exercise.name}.png")
     except plots.PlotProblem as problem:
         if problem.not_started:
-            say(f"Not started: {problem.message.strip()}")
+            say(f"Not started: {unrepeated(problem.message)}")
             say("There is nothing to plot yet.")
         else:
             say(f"Your {module}.{function} could not draw the plot:")

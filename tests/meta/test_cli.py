@@ -263,6 +263,8 @@ def test_plot_learning_rate_on_the_stubs_says_not_started(tmp_path):
     assert result.returncode == 1
     assert "not started" in result.stdout.lower() and "Traceback" not in result.stdout
     assert not (project / "x.png").exists()
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("Not started:")]
+    assert line.lower().count("not started") == 1, line  # said once, not twice
 
 
 def test_plot_loss_draws_the_loss_of_the_learners_backward(tmp_path):
