@@ -591,16 +591,19 @@ def test_check_gradient_respects_the_tolerance(learner):
         return given if tolerance is None else given + (tolerance,)
 
     calls = [arguments(c, tolerance) for c, tolerance, _, _ in cases]
-    results = list(learner.check_gradient.each(calls))
+    results, described = [], []  # every answer, and each call written out as it was made
+    for got in learner.check_gradient.each(calls):
+        results.append(got)
+        described.append(learner.check_gradient.last_call)
     reading = None
-    for (_, tolerance, want, error), got in zip(cases, results):
+    for (_, tolerance, want, error), got, call in zip(cases, results, described):
         if not (isinstance(got, (bool, np.bool_)) and bool(got) == want):
             reading = reading or tolerance_reading(learner, cases, results, half_squares, x)
             expect_true(False,
                         f"It returned {show(got)}; the relative error here is {error:.3g} and "
                         f"the tolerance {1e-6 if tolerance is None else tolerance!r}"
                         f"{' (the default)' if tolerance is None else ''}, so {want} was "
-                        f"expected. {reading}", call=learner.check_gradient)
+                        f"expected. {reading}", call=call)
 
 
 def tolerance_reading(learner, cases, results, f, x):
