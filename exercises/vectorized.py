@@ -7,8 +7,12 @@ becomes a sum over the sample axis, because every sample shares the same bias.
 The story: 10 samples of 5 features, targets from a random linear model plus
 noise of standard deviation 0.05, one output (k = 1), random starting weights,
 and 2000 steps at the learning rate 0.01. In the run retold here the MSE,
-already small, edges down from 0.01401 by about 0.00001 a step. N is read from the data,
-``x.shape[0]``, never from a global variable that holds 10.
+already small, edges down from 0.01401 by about 0.00001 a step. That run's data
+and starting weights were drawn at random and cannot be drawn again:
+``gradkata plot loss vectorized`` draws its own, so its loss starts and ends
+elsewhere; what carries over is a loss that falls fast at first and then
+flattens. N is read from the data, ``x.shape[0]``, never from a global
+variable that holds 10.
 
 Functions, in order:
     forward         predictions for all samples at once

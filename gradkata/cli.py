@@ -126,6 +126,20 @@ def find_exercise(name: str) -> Exercise:
     return exercise
 
 
+def unrepeated(message: str) -> str:
+    """A not-started message after the words "Not started:", without saying them again."""
+    text = message.strip()
+    for tail in (": not started.", ": not started"):
+        if text.endswith(tail):
+            return text[:-len(tail)] + "."
+    return text
+
+
+def whose(impl: progress.Impl) -> str:
+    """How the graded code is named: the kata's reference is not the learner's."""
+    return "the reference" if impl.value == "solutions" else "your"
+
+
 def project(args: argparse.Namespace) -> Tuple[Path, progress.Impl]:
     root = progress.find_root()
     return root, progress.resolve_impl(getattr(args, "impl", None), root)
@@ -220,7 +234,7 @@ def show_exercise(run: progress.Run, status: progress.Status, root: Path, style:
     if problem is None:  # pragma: no cover - a row that is not done has a first problem
         say("Some tests did not pass.")
     elif problem.status == Status.NOT_STARTED:
-        say(style.yellow("Not started: ") + (problem.message.strip() or "not written yet."))
+        say(style.yellow("Not started: ") + (unrepeated(problem.message) or "not written yet."))
         if problem.function:
             say(f"Write {problem.function} next, in {where}.")
     else:
@@ -317,9 +331,16 @@ def just_done(run: progress.Run, root: Path) -> List[Exercise]:
 
 
 def show_check(run: progress.Run, named: Optional[Exercise], root: Path, style: Style,
-               total: bool = True) -> int:
+               total: bool = True, news: bool = True) -> int:
+    """Say what the check found; with ``news``, announce the exercises that have just passed.
+
+    ``watch`` starts without news: nothing has changed yet, and its table already shows
+    which exercises are done (the memory of them is brought up to date all the same).
+    """
     for exercise in just_done(run, root):
-        say(style.green(f"Exercise {exercise.number} done: {exercise.name} passes every test."))
+        if news:
+            say(style.green(f"Exercise {exercise.number} done: {exercise.name} passes every "
+                            "test."))
     if named is not None:
         code = show_exercise(run, run.status(named.name), root, style)
         if code == 0:
@@ -414,7 +435,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         for line in progress_lines(run, style):
             say(line)
         say("")
-        return show_check(run, None, root, style, total=False)
+        return show_check(run, None, root, style, total=False, news=changed is not None)
 
     code = check()
     checks = 0
@@ -473,7 +494,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         if args.figure == "learning-rate":
             module, function = "numeric_gradients", "update_weights"
-            say(f"Running your {module}.{function} ({impl.label}{module}.py) for "
+            say(f"Running {whose(impl)} {module}.{function} ({impl.label}{module}.py) for "
                 f"{plots.WEIGHT_EPOCHS} epochs at each learning rate ...")
             histories = plots.learning_rate_histories(impl.folder, root)
             for lr, history in histories.items():
@@ -487,7 +508,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             assert exercise is not None
             setup = plots.loss_setup(exercise.name, args.lr)
             module, function = exercise.name, setup.function
-            say(f"Running your {module}.{function} ({impl.label}{module}.py) for "
+            say(f"Running {whose(impl)} {module}.{function} ({impl.label}{module}.py) for "
                 f"{setup.epochs} epochs at learning rate {setup.lr:g} ...")
             curve = plots.loss_curve(impl.folder, root, exercise.name, args.lr)
             say(f"  loss {curve.losses[0]:.6g} at the start, {curve.losses[-1]:.6g} after "
@@ -499,7 +520,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                 out, f"gradkata-loss-{exercise.name}.png")
     except plots.PlotProblem as problem:
         if problem.not_started:
-            say(f"Not started: {problem.message.strip()}")
+            say(f"Not started: {unrepeated(problem.message)}")
             say("There is nothing to plot yet.")
         else:
             say(f"Your {module}.{function} could not draw the plot:")

@@ -142,12 +142,13 @@ class LearnerFunction:
                     "restore what you changed on the way out too, whether the calls in "
                     f"between return or raise.\n{raised.message}"
                 )
+            perturbed = (", or an element perturbed on purpose and not put back"
+                         if self.__name__ in PERTURBING else "")
             raise Mistake(
                 f"Called {self.last_call}.\nAfterwards the caller's `{label}` was "
                 f"different: {change}. Your function changed its input in place. Possible "
                 "causes: an update written into the caller's array (`-=`, `+=` or an "
-                "assignment to an element) rather than into a copy or a new array, or an "
-                "element perturbed on purpose and not put back."
+                f"assignment to an element) rather than into a copy or a new array{perturbed}."
             )
 
     def _check_not_shared(self, args: tuple, kwargs: Dict[str, Any],
@@ -163,6 +164,11 @@ class LearnerFunction:
                 "caller who then changes the result changes its input as well. Return a new "
                 "array."
             )
+
+
+# The kata's functions that move an element of their input on purpose (numerical
+# gradients): only their in-place message speaks of putting a saved value back.
+PERTURBING = frozenset({"numerical_gradient", "update_weights"})
 
 
 class _Doing:

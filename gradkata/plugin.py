@@ -45,7 +45,7 @@ from . import reference as reference_module
 from .learner import LearnerModule
 from .output import OUTPUT_LIMIT
 from .sandbox import LearnerAbort, LearnerError
-from .verdict import Mistake
+from .verdict import Mistake, exception_note
 
 _state_key = pytest.StashKey["_State"]()
 
@@ -624,6 +624,9 @@ def _explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     message = problem.message if problem is not None else _timeout_message(call.excinfo)
     if message is None:
         return
+    if isinstance(problem, LearnerError):
+        note = exception_note(problem.exc_type, message)
+        message += f"\n{note}" if note else ""
     status = scoring.Status(getattr(problem, "status", scoring.Status.FAILED))
     doc = (item.function.__doc__ or "").strip().splitlines() if hasattr(item, "function") else []
     started = status != scoring.Status.NOT_STARTED

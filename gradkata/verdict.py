@@ -101,26 +101,46 @@ def _near(c: float, target: float) -> bool:
     return abs(c - target) <= 1e-3 * max(1.0, abs(target))
 
 
+def fraction(c: float) -> str:
+    """``c`` as a simple fraction when it is one (1/13, -3/4, 2), else to 6 digits."""
+    for q in range(1, 33):
+        p = round(c * q)
+        if p and abs(c * q - p) <= 1e-6 * max(1.0, abs(p)):
+            return str(p) if q == 1 else f"{p}/{q} ({c:.6g})"
+    return f"{c:.6g}"
+
+
 def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
-                  factors: Optional[Dict[float, str]] = None) -> str:
-    """What a constant ratio between the answer and the expected one suggests."""
+                  factors: Optional[Dict[float, str]] = None, part: str = "",
+                  causes: Optional[Dict[str, str]] = None) -> str:
+    """What a constant ratio between the answer and the expected one suggests.
+
+    ``part`` names the one returned parameter the ratio was read from (``b_next``), when the
+    answer has several: a parameter that did not move is then named, not all of them.
+    ``causes`` holds the exercise's own likely causes of a factor, keyed ``"twice"``,
+    ``"half"`` and ``"factor"`` (any other constant): only the function under test knows
+    whether it has an N, a square to differentiate or a step h, so without them no cause
+    is offered.
+    """
     for value, text in (factors or {}).items():
         if _near(c, value):
             return text
+    causes = causes or {}
     noun = "step (the change from the starting value)" if step else "value"
     if _near(c, 0.0):
+        if step and part:
+            return (f"{part} did not move: it came back as it was passed in. Is its update "
+                    "applied (parameter - learning_rate * gradient) and returned?")
         return ("Nothing moved: the parameters came back unchanged. Is the update applied "
                 "(w - learning_rate * gradient) and returned?" if step
                 else "Your answer is 0 where the expected value is not.")
     if _near(c, 2.0):
-        return (f"Your {noun} is exactly twice the expected one: a stray factor 2. Possible "
-                "causes: 2/N where 1/N belongs, the 2 from differentiating a square that the "
-                "loss already halves, or a division by h where 2h belongs.")
+        return (f"Your {noun} is exactly twice the expected one: a stray factor 2."
+                + (f" Possible causes: {causes['twice']}" if "twice" in causes else ""))
     if _near(c, 0.5):
         return (f"Your {noun} is exactly half the expected one: a factor 2 is missing or "
-                "one division by 2 too many. Possible causes: the 2 from differentiating a "
-                "square left out, a division by 2N where N belongs, or by 2h where h "
-                "belongs.")
+                "one division by 2 too many."
+                + (f" Possible causes: {causes['half']}" if "half" in causes else ""))
     if _near(c, -1.0):
         return (f"Your {noun} is the expected one with its sign flipped: check (y_hat - y) "
                 "against (y - y_hat)" + (", and that the step goes downhill: "
@@ -133,8 +153,8 @@ def explain_ratio(c: float, *, step: bool, lr: Optional[float] = None,
                 "looks like the gradient itself, not the parameters after the step.")
     if step and lr is not None and lr != 1 and _near(c, lr):
         return "Your step is multiplied by the learning rate twice."
-    return (f"Your {noun} is exactly {c:.6g} times the expected one: a constant factor, "
-            "such as a wrong N or a sum where a mean belongs.")
+    return (f"Your {noun} is exactly {fraction(c)} times the expected one: a constant factor."
+            + (f" Possible causes: {causes['factor']}" if "factor" in causes else ""))
 
 
 def _known_ratio(c: float, lr: Optional[float], factors: Optional[Dict[float, str]]) -> bool:
@@ -149,8 +169,9 @@ def _shape_note(got_shape: tuple, want_shape: tuple) -> str:
         return " A single number was expected: return float(...) rather than a 1-element array."
     if (len(got_shape) == len(want_shape) == 2 and want_shape[0] == 1 and got_shape[0] > 1
             and got_shape[1] == want_shape[1]):
-        return (f" It has {got_shape[0]} rows where one was expected: was a sum over the "
-                "samples left out? Sum over the samples' axis and keep it, with length 1.")
+        return (f" It has {got_shape[0]} rows where one was expected: the sum over the "
+                "samples (the rows) is missing, or was taken over another axis. Sum over the "
+                "samples' axis and keep it, with length 1.")
     if len(got_shape) == len(want_shape) and got_shape == tuple(reversed(want_shape)):
         return " It looks transposed: check the order of the factors in a matrix product."
     try:
@@ -206,7 +227,8 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
                  lr: Optional[float] = None, hint: str = "",
                  parts: Optional[Sequence[str]] = None,
                  factors: Optional[Dict[float, str]] = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, causes: Optional[Dict[str, str]] = None,
+                 _part: bool = False) -> None:
     """Raise a :class:`Mistake` unless ``got`` matches ``want``.
 
     ``want`` may be a number, an array, or a tuple/list of them (``parts``
@@ -214,7 +236,8 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
     elementwise. With ``start`` (the parameters before a step), patterns are
     read off the steps ``got - start`` and ``want - start``, and ``lr`` lets
     the message recognise an ignored learning rate. ``dtype``, when given, is
-    the dtype the returned arrays must keep.
+    the dtype the returned arrays must keep. ``causes`` are the exercise's likely causes
+    of a factor (see :func:`explain_ratio`).
     """
     if isinstance(want, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(want):
@@ -227,7 +250,7 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         starts = list(start) if start is not None else [None] * len(want)
         for g, w, name, s in zip(got, want, names, starts):
             expect_close(g, w, call=call, what=name, rtol=rtol, atol=atol, start=s, lr=lr,
-                         hint=hint, factors=factors, dtype=dtype)
+                         hint=hint, factors=factors, dtype=dtype, causes=causes, _part=True)
         return
     arr = _as_number_array(got)
     want_arr = np.asarray(want)
@@ -275,14 +298,34 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
             steps = (g - np.asarray(start, float), w - np.asarray(start, float))
         if (steps[0].ndim == 2 and steps[0].shape[0] == steps[0].shape[1] > 1
                 and np.allclose(steps[0].T, steps[1], rtol=max(rtol, 1e-6), atol=atol)):
-            raise Mistake(message + " It is the expected value transposed: check the order "
-                          "of the factors in a matrix product." + tail)
+            noun = "step (the change from the starting value)" if start is not None else "value"
+            raise Mistake(message + f" Your {noun} is the expected one transposed: check the "
+                          "order of the factors in a matrix product." + tail)
         c = constant_ratio(*steps)
         if c is not None and g.size == 1 and not _known_ratio(c, lr, factors):
             c = None  # any two numbers have a ratio: for one number, name only known ones
         if c is not None:
-            message += " " + explain_ratio(c, step=start is not None, lr=lr, factors=factors)
+            message += " " + explain_ratio(c, step=start is not None, lr=lr, factors=factors,
+                                           part=what if _part else "", causes=causes)
     raise Mistake(message + tail)
+
+
+# What a learner's exception means, for the few whose own words point away from the cause:
+# (exception type, words in its message, what they mean here).
+_EXCEPTION_NOTES = (
+    ("ValueError", "truth value of an array",
+     "Python was asked for one True or False about a whole array, which numpy refuses: a "
+     "Python max or min, or an if, and or or, met an array. Work elementwise instead (numpy's "
+     "np.maximum compares two arrays entry by entry)."),
+)
+
+
+def exception_note(exc_type: str, text: str) -> str:
+    """What a learner's exception means in the kata's words ('' when it speaks for itself)."""
+    for kind, words, note in _EXCEPTION_NOTES:
+        if exc_type == kind and words in text:
+            return note
+    return ""
 
 
 def expect_true(condition: bool, message: str, *, call: Any = None) -> None:

@@ -5,11 +5,15 @@ We fit ``y = w*x + b`` to N samples by minimising the mean squared error
 of the gradients, so it can be built the plain way: a for loop that adds each
 sample's share, followed by one step downhill. The story: ten points drawn on
 a random line, without noise, and a fit that starts from the guess
-``w = b = 0.0`` and takes 500 such steps at the learning rate 0.01. The loss
-falls from about 0.56 after the first step to about 0.0003 after 450, and w
-and b are still creeping towards the line's slope and intercept (0.39 and 0.57
-where the line has 0.44 and 0.54). The ``vectorized`` module later replaces
-this loop with a single matrix product.
+``w = b = 0.0`` and takes 500 such steps at the learning rate 0.01. In the run
+retold here the loss falls from about 0.56 after the first step to about 0.0003
+after 450, and w and b are still creeping towards the line's slope and
+intercept (0.39 and 0.57 where the line has 0.44 and 0.54). That run's points
+were drawn at random and cannot be drawn again:
+``gradkata plot loss loop_gradients`` fits points of its own, so its figures
+differ; what carries over is a loss that falls step after step, by orders of
+magnitude, while w and b creep towards the line. The ``vectorized`` module
+later replaces this loop with a single matrix product.
 
 Functions, in order:
     calculate_gradients  one full-batch gradient-descent step (a historical name)

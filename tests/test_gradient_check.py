@@ -195,6 +195,7 @@ def test_numerical_gradient_takes_central_differences_with_the_given_eps(learner
         factors, hint = notes(got, central_cubes(x, EPS), wrong_formulas("cube", x, EPS),
                               "For f = sum(x**3) the central difference is exactly ((x + eps)**3 "
                               "- (x - eps)**3) / (2*eps) = 3x^2 + eps^2, one element at a time.")
+        hint = rows_reading(got, central_cubes(x, EPS), x, 1e-12, 1e-12) or hint
         expect_close(got, central_cubes(x, EPS), rtol=1e-12, atol=1e-12,
                      call=learner.numerical_gradient, factors=factors, hint=hint)
 
@@ -331,8 +332,28 @@ def test_numerical_gradient_matches_closed_forms_for_any_shape(learner, seed, dt
                           f"The central difference, one element at a time, on x itself in its "
                           f"own shape ({kind}, eps = {eps:g}, x of shape {x.shape}, {x.dtype}).",
                           rtol=max(rtol, 1e-6), atol=max(atol, 1e-9))
+    hint = rows_reading(got, want, x, max(rtol, 1e-6), max(atol, 1e-9)) or hint
     expect_close(got, want, rtol=rtol, atol=atol, call=learner.numerical_gradient,
                  factors=factors, hint=hint)
+
+
+def rows_reading(got, want, x, rtol, atol):
+    """For an x of 2 or more dimensions: whether only len(x) elements were computed, the
+    first len(x) in order, the rest left at 0 (a loop over range(len(x))); '' if not."""
+    try:
+        g = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    n = len(x) if np.ndim(x) else 0
+    if np.ndim(x) < 2 or g.shape != want.shape or n >= x.size:
+        return ""
+    flat, expected = g.ravel(), want.ravel()
+    if (np.allclose(flat[:n], expected[:n], rtol=rtol, atol=atol) and np.all(flat[n:] == 0)
+            and np.any(expected[n:] != 0)):
+        return (f"Only the first {n} of the {x.size} elements were computed and the rest are 0: "
+                f"len(x) = {n} counts the rows of x (its first axis), not its elements. Visit "
+                "every index of x, whatever its number of dimensions.")
+    return ""
 
 
 def test_numerical_gradient_returns_float64_for_float32_x(learner):
@@ -512,12 +533,13 @@ def check_reading(learner, reference, f, grad, x, got):
                 "x: check_gradient builds on it, so fix numerical_gradient first (its own tests "
                 "say how).")
     if x.dtype != np.float64:
-        return (f"Both helpers are right in float64, and x was {x.dtype}: a step of eps in "
-                f"{x.dtype} is mostly rounding, so the check must work on a private float64 "
-                "copy of x, as the docstring says.")
-    return ("Both helpers are right on these numbers. Possible causes: the comparison with the "
-            "tolerance is the wrong way round, eps or tolerance are not passed on, or grad is "
-            "evaluated at another point than the numerical gradient.")
+        return (f"Your relative_error and numerical_gradient are both right in float64, and "
+                f"x was {x.dtype}: a step of eps in {x.dtype} is mostly rounding, so the "
+                "check must work on a private float64 copy of x, as the docstring says.")
+    return ("Your relative_error and numerical_gradient are both right on these numbers. "
+            "Possible causes: the comparison with the tolerance is the wrong way round, eps or "
+            "tolerance are not passed on, or grad is evaluated at another point than the "
+            "numerical gradient.")
 
 
 def test_check_gradient_rejects_wrong_gradients(learner):
@@ -569,14 +591,69 @@ def test_check_gradient_respects_the_tolerance(learner):
         return given if tolerance is None else given + (tolerance,)
 
     calls = [arguments(c, tolerance) for c, tolerance, _, _ in cases]
-    for (_, tolerance, want, error), got in zip(cases, learner.check_gradient.each(calls)):
-        expect_true(isinstance(got, (bool, np.bool_)) and bool(got) == want,
-                    f"It returned {show(got)}; the relative error here is {error:.3g} and the "
-                    f"tolerance {1e-6 if tolerance is None else tolerance!r}"
-                    f"{' (the default)' if tolerance is None else ''}, so {want} was expected. "
-                    "Return whether the error is strictly below the tolerance argument "
-                    "(error < tolerance; an error equal to it fails).",
-                    call=learner.check_gradient)
+    results, described = [], []  # every answer, and each call written out as it was made
+    for got in learner.check_gradient.each(calls):
+        results.append(got)
+        described.append(learner.check_gradient.last_call)
+    reading = None
+    for (_, tolerance, want, error), got, call in zip(cases, results, described):
+        if not (isinstance(got, (bool, np.bool_)) and bool(got) == want):
+            reading = reading or tolerance_reading(learner, cases, results, half_squares, x)
+            expect_true(False,
+                        f"It returned {show(got)}; the relative error here is {error:.3g} and "
+                        f"the tolerance {1e-6 if tolerance is None else tolerance!r}"
+                        f"{' (the default)' if tolerance is None else ''}, so {want} was "
+                        f"expected. {reading}", call=call)
+
+
+def tolerance_reading(learner, cases, results, f, x):
+    """Why check_gradient answered the tolerance cases wrongly, named only when the answers fit
+    one explanation: each candidate's answers are worked out from the closed-form errors, and
+    eps not passed on is tried with the learner's own helpers."""
+    if not all(isinstance(got, (bool, np.bool_)) for got in results):
+        return "Return a bool, as the docstring says."
+    got = [bool(g) for g in results]
+    tol = [1e-6 if t is None else t for _, t, _, _ in cases]
+    errors = [e for _, _, _, e in cases]
+    candidates = [
+        ([e <= t for e, t in zip(errors, tol)],
+         "Only an error equal to the tolerance was accepted where it must fail: return whether "
+         "the error is strictly below the tolerance (error < tolerance)."),
+        ([not (e < t) for e, t in zip(errors, tol)],
+         "Every answer is the opposite of the expected one: the comparison is the wrong way "
+         "round; return True when the error is below the tolerance."),
+        ([e < 1e-6 for e in errors],
+         "Your answers fit a tolerance fixed at 1e-6 whatever was passed: compare with the "
+         "tolerance argument."),
+    ]
+    for predicted, text in candidates:
+        if got == predicted:
+            return text
+    tie = next(i for i, (c, t, _, _) in enumerate(cases) if c == 3.0 and t != 0.5)
+    if got[tie] is False and sum(g != w for g, (_, _, w, _) in zip(got, cases)) == 1:
+        # The tolerance sits one rounding step above the error: any rounding the check adds
+        # to the exact 0.5 makes it fail. Try the learner's helpers with and without eps.
+        try:
+            analytic = 3.0 * x
+            with_eps = float(learner.relative_error(
+                learner.numerical_gradient(f, x.copy(), EPS), analytic))
+            default = float(learner.relative_error(learner.numerical_gradient(f, x.copy()),
+                                                   analytic))
+            fits = with_eps < tol[tie] <= default
+        except Exception:  # noqa: BLE001 - a failing helper has its own tests
+            fits = False
+        if fits:
+            return (f"Your own helpers give an error of {with_eps!r} with eps = {EPS:g}, below "
+                    f"the tolerance, and {default!r} with numerical_gradient's default eps, not "
+                    "below it: the numbers fit an eps that is not passed on. Call "
+                    "numerical_gradient(f, x, eps).")
+        return ("Your check saw an error a rounding step above the exact 0.5. Possible causes: "
+                "eps not passed on to numerical_gradient (another eps rounds differently), the "
+                "check working on values other than a float64 copy of x, or a comparison other "
+                "than error < tolerance.")
+    return ("Possible causes: the comparison (True exactly when error < tolerance), the "
+            "tolerance argument not used, eps not passed on to numerical_gradient, or a helper "
+            "(relative_error, numerical_gradient) that is wrong: their own tests say.")
 
 
 def test_check_gradient_passes_eps_on(learner):

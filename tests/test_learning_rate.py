@@ -84,7 +84,8 @@ def rate_factors(inputs, got):
             continue
         same = [k for k in factors if abs(k - ratio) <= 1e-3 * max(1.0, abs(k))]
         if same:
-            factors[same[0]] += " Or: " + text
+            # Both fit: say so, the second as an alternative in the same sentence's voice.
+            factors[same[0]] += " Or: " + text[:1].lower() + text[1:]
         else:
             factors[float(ratio)] = text
     try:
@@ -339,10 +340,13 @@ def test_classify_learning_rate_agrees_with_gradient_descent_on_the_story(learne
 
 
 def test_classify_learning_rate_rejects_bad_rates_and_empty_inputs(learner):
-    """A rate that is not > 0 (0, negative, nan), empty inputs, or inputs that are not
-    (N,) or (N, P) raise ValueError, as the docstring says."""
+    """A bad rate (0, negative, nan) or bad inputs (empty, scalar, 3-D) raise ValueError.
+
+    As the docstrings say: lr must be > 0, and inputs non-empty of shape (N,) or (N, P),
+    for classify_learning_rate and critical_learning_rate alike.
+    """
     cases = [(SEED_X, 0.0), (SEED_X, -0.1), (SEED_X, float("nan")), ([], 0.1),
-             (np.ones((2, 2, 2)), 0.1)]
+             (np.ones((2, 2, 2)), 0.1), (3.0, 0.1)]
     for inputs, lr in cases:
         try:
             got = learner.classify_learning_rate(inputs, lr)
@@ -355,5 +359,18 @@ def test_classify_learning_rate_rejects_bad_rates_and_empty_inputs(learner):
         expect_true(raised == "ValueError",
                     f"{outcome[:1].upper()}{outcome[1:]}, but the docstring asks for a ValueError "
                     "when lr is not > 0 (zero, negative or nan: `if not lr > 0` catches nan too), "
-                    "when inputs is empty, and when it has more than 2 dimensions.",
+                    "when inputs is empty, and when it does not have 1 or 2 dimensions (a "
+                    "scalar, or 3 or more).",
                     call=learner.classify_learning_rate)
+    # critical_learning_rate refuses the same inputs (its docstring's Raises).
+    for inputs in ([], np.zeros((0, 2)), 3.0, np.ones((2, 2, 2))):
+        try:
+            got = learner.critical_learning_rate(inputs)
+        except LearnerError as exc:
+            outcome, raised = f"It raised {exc.exc_type}", exc.exc_type
+        else:
+            outcome, raised = f"It returned {show(got)}", None
+        expect_true(raised == "ValueError",
+                    f"{outcome}, but the docstring asks for a ValueError when inputs is empty "
+                    "or does not have 1 or 2 dimensions (a scalar, or 3 or more).",
+                    call=learner.critical_learning_rate)

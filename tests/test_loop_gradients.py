@@ -55,10 +55,21 @@ def take_step(learner, x, y, theta, lr):
     return as_pair(got, learner.calculate_gradients)
 
 
+# The likely causes of a factor in this exercise's step, offered as possibilities.
+CAUSES = {
+    "twice": "the square's 2 counted twice, or a division by N/2 where N belongs.",
+    "half": "the 2 of the square's derivative left out (d/dw of (1/N) sum r_i^2 is "
+            "(2/N) sum r_i * dr_i/dw), or a division by 2N where N belongs.",
+    "factor": "a wrong N (the sums divide by N, the number of samples), or a sum where a mean "
+              "belongs.",
+}
+
+
 def expect_pair(got, want, *, start, **checks):
     """expect_close on w_next and b_next each on its own, so that a slip in one of the two
     steps (a factor, a sign, an ignored learning rate) is read off that step alone."""
     checks.pop("what", None)
+    checks.setdefault("causes", CAUSES)
     got, want, start = (np.asarray(v, dtype=float) for v in (got, want, start))
     if constant_ratio(got - start, want - start) is not None:  # one slip in both: read it once
         expect_close(got, want, start=start, what="(w_next, b_next)", **checks)
@@ -89,16 +100,69 @@ def test_calculate_gradients_matches_the_storys_first_steps(learner):
     call = learner.calculate_gradients
     for lr, want in ((0.01, [0.45, 0.15]), (0.1, [4.5, 1.5])):
         start = np.zeros(2)
-        expect_pair(take_step(learner, X_SEED, Y_SEED, start, lr), np.array(want), rtol=1e-12,
-                     atol=1e-12, start=start, lr=lr, what="(w_next, b_next)", call=call,
-                     hint="At w = b = 0 each residual is y_i, so dL/dw = sum (2/N)*y_i*(-x_i) "
-                          "= -45 and w_next = w - learning_rate * dL/dw. Keep w and b fixed "
-                          "while the loop sums; change them once, after it.")
+        got = take_step(learner, X_SEED, Y_SEED, start, lr)
+        expect_pair(got, np.array(want), rtol=1e-12, atol=1e-12, start=start, lr=lr,
+                    what="(w_next, b_next)", call=call, factors=SIGN,
+                    hint=("At w = b = 0 each residual is y_i, so dL/dw = sum (2/N)*y_i*(-x_i) "
+                          "= -45 and w_next = w - learning_rate * dL/dw. "
+                          + step_reading(got, X_SEED, Y_SEED, start, lr)).strip())
     start = np.array([0.45, 0.15])
-    expect_pair(take_step(learner, X_SEED, Y_SEED, start, 0.01), np.array([0.825, 0.2745]),
-                 rtol=1e-12, atol=1e-12, start=start, lr=0.01, what="(w_next, b_next)", call=call,
-                 hint="The prediction is w*x_i + b with the w and b you were given: leave out "
-                      "neither, and do not change them inside the loop.")
+    got = take_step(learner, X_SEED, Y_SEED, start, 0.01)
+    expect_pair(got, np.array([0.825, 0.2745]), rtol=1e-12, atol=1e-12, start=start, lr=0.01,
+                what="(w_next, b_next)", call=call, factors=SIGN,
+                hint=("The prediction is w*x_i + b with the w and b you were given. "
+                      + step_reading(got, X_SEED, Y_SEED, start, 0.01)).strip())
+
+
+# A flipped step, read in this exercise's terms: the docstring writes the chain rule with
+# (y_i - y_hat_i) * (-x_i), so the inner derivative's minus is the likeliest one to go.
+SIGN = {-1.0: "Your step has the opposite sign of the expected one. Possible causes here: the "
+              "inner derivative's minus dropped (d/dw of y_i - (w*x_i + b) is -x_i, and d/db "
+              "is -1), (y_i - y_hat_i) written where the docstring's chain rule pairs it with "
+              "-x_i, or a step uphill (w + learning_rate * gradient)."}
+
+
+def one_step(x, y, theta, lr):
+    """(w_next, b_next) of a full-batch step on the MSE, in float64 (a closed form)."""
+    residual = y - (theta[0] * x + theta[1])
+    n = len(x)
+    return np.array([theta[0] + lr * (2 / n) * np.sum(residual * x),
+                     theta[1] + lr * (2 / n) * np.sum(residual)])
+
+
+def step_reading(got, x, y, theta, lr):
+    """What a wrong (w_next, b_next) fits: a swapped pair, w and b changed inside the loop, or a
+    sample left out, each named only when the numbers match it; else the possible causes."""
+    def same(a, b):
+        return bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
+
+    want = one_step(x, y, theta, lr)
+    if same(got[::-1], want) and not same(want[::-1], want):
+        return "w_next and b_next came back swapped: return them in the order (w_next, b_next)."
+    inside = np.array(theta, dtype=float)
+    for xi, yi in zip(x, y):  # a step per sample, each with the full-batch 2/N
+        r = yi - (inside[0] * xi + inside[1])
+        inside = inside + lr * (2 / len(x)) * r * np.array([xi, 1.0])
+    if same(got, inside):
+        return ("Your values are what changing w and b inside the loop gives: keep w and b "
+                "fixed while the loop sums; change them once, after it.")
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        residual = y[keep] - (theta[0] * x[keep] + theta[1])
+        for n in (len(x), len(x) - 1):
+            skipped = np.array([theta[0] + lr * (2 / n) * np.sum(residual * x[keep]),
+                                theta[1] + lr * (2 / n) * np.sum(residual)])
+            if same(got, skipped):
+                return (f"Your values are a step over every sample but one (sample {i} "
+                        "skipped): the loop must visit all N samples.")
+    steps = (np.asarray(got, dtype=float) - theta, want - theta)
+    ratios = [constant_ratio(*steps)] + [constant_ratio(g, w) for g, w in zip(*steps)]
+    known = (0.0, 2.0, 0.5, -1.0, 1 / lr, -1 / lr, lr)
+    if any(c is not None and any(abs(c - k) <= 1e-3 * max(1.0, abs(k)) for k in known)
+           for c in ratios):
+        return ""  # the step's ratio is read out above; a list of guesses would only blur it
+    return ("Possible causes: w or b changed inside the loop, a sample skipped, or one of the "
+            "two steps built from the other's gradient.")
 
 
 @given(problem=problems())
@@ -117,7 +181,7 @@ def test_calculate_gradients_matches_numerical_gradient(learner, problem):
     got = take_step(learner, x, y, theta, lr)
     expect_pair(got, want, rtol=1e-9, atol=lr * tolerance, start=theta, lr=lr,
                 what="(w_next, b_next)", call=learner.calculate_gradients,
-                hint=skipped_reading(x, y, theta, lr, got, want) or STEP_HINT)
+                hint=skipped_reading(x, y, theta, lr, got, want) or STEP_HINT, factors=SIGN)
 
 
 def skipped_reading(x, y, theta, lr, got, want):
@@ -148,7 +212,7 @@ def test_calculate_gradients_matches_the_reference(learner, reference, problem):
     # Only the order of the sums may differ: rounding of about 1e-15 * sum |terms| <= 1e-12.
     expect_pair(take_step(learner, x, y, theta, lr), want, rtol=1e-10, atol=1e-10, start=theta,
                  lr=lr, what="(w_next, b_next)", call=learner.calculate_gradients,
-                 hint=STEP_HINT)
+                 hint=STEP_HINT, factors=SIGN)
 
 
 def expect_falling(losses, call, why):
@@ -280,8 +344,7 @@ def test_calculate_gradients_converges_below_and_diverges_above_the_critical_rat
 
 @given(problem=problems())
 def test_calculate_gradients_takes_w_and_b_as_arrays_of_shape_1(learner, reference, problem):
-    """w and b may be float64 arrays of shape (1,): the same step, and the caller's w and b
-    are left as they were.
+    """w and b may be float64 arrays of shape (1,): the same step, and the caller's w and b kept.
 
     The docstring allows both kinds; an update in place would change the caller's arrays.
     """
@@ -291,4 +354,5 @@ def test_calculate_gradients_takes_w_and_b_as_arrays_of_shape_1(learner, referen
     want = reference.calculate_gradients(x, y, np.array([theta[0]]), np.array([theta[1]]), lr,
                                          len(x))
     expect_close(got, want, rtol=1e-10, atol=1e-10, start=(w, b), lr=lr,
-                 parts=("w_next", "b_next"), call=learner.calculate_gradients, hint=STEP_HINT)
+                 parts=("w_next", "b_next"), call=learner.calculate_gradients, hint=STEP_HINT,
+                 factors=SIGN)

@@ -9,7 +9,7 @@ from shared_checks import generator, thousandths
 
 from gradkata import gradcheck
 from gradkata.sandbox import LearnerAbort, NotStarted
-from gradkata.verdict import Mistake, expect_close, expect_true, show
+from gradkata.verdict import Mistake, constant_ratio, expect_close, expect_true, show
 
 # Seed 003's sample and starting weights.
 X1, X2, Y = 2, -1, 1
@@ -55,6 +55,8 @@ def y_hat_reading(x_1, x_2, w, got):
     except (TypeError, ValueError, IndexError):
         return ""
     expected = x_1 * w1 + x_2 * w2 + b
+    if abs(value - expected) <= 1e-9 * (1 + abs(expected)):
+        return ""  # the value is right: only its type or shape is wrong, and the message says so
     for slip, text in slips:
         if abs(value - slip) <= 1e-9 * (1 + abs(slip)) and abs(slip - expected) > 1e-9:
             return text
@@ -93,13 +95,57 @@ SEED_FACTORS = {
 # builds on all four.
 SEED_START = (("y_hat", (X1, X2, W0), 0.0), ("gradient_w1", (0.0, Y, X1), -2.0),
               ("gradient_w2", (0.0, Y, X2), 1.0), ("gradient_b", (0.0, Y), -1.0))
+SEED_START_VALUES = {name: value for name, _, value in SEED_START}
 
 
 def test_gradients_match_the_storys_values(learner):
     """At the worked example's start (y_hat = 0, y = 1) the gradients are -2, 1 and -1."""
     for name, args, want in SEED_START[1:]:
         function = getattr(learner, name)
-        expect_close(function(*args), want, call=function, factors=SEED_FACTORS[name])
+        got = function(*args)
+        expect_close(got, want, call=function, factors=confirmed_factors(function, name, got))
+
+
+# A second point for each gradient, (arguments, value), where the slips the seed's start
+# cannot tell apart differ: at y_hat = 3, y = 1 the error is 2, so its square (4) is neither
+# the error (2) nor minus it (-2).
+SECOND_POINT = {"gradient_w1": ((3.0, 1.0, X1), 4.0), "gradient_w2": ((3.0, 1.0, X2), -2.0),
+                "gradient_b": ((3.0, 1.0), 2.0)}
+
+
+def confirmed_factors(function, name, got):
+    """SEED_FACTORS[name], each reading kept only if a second point shows the same ratio.
+
+    One number's ratio to another is no pattern: a ratio of -1 at the seed's start
+    (error -1) is what a flipped sign gives, and also what a squared error gives. The
+    learner's function is called once more where the two differ; a reading the second
+    point does not confirm is replaced by what the two values do show.
+    """
+    args, want2 = SECOND_POINT[name]
+    try:
+        ratio = float(got) / SEED_START_VALUES[name]
+        got2 = float(function(*args))
+    except Exception:  # noqa: BLE001 - not a number, or it raised: no pattern to confirm
+        return SEED_FACTORS[name]
+    factors = {}
+    for value, text in SEED_FACTORS[name].items():
+        if abs(ratio - value) > 1e-9 * max(1.0, abs(value)):
+            factors[value] = text
+        elif abs(got2 - value * want2) <= 1e-9 * (1 + abs(want2)):
+            factors[value] = text  # the same ratio at both points
+        else:
+            seen = (f"At the example's start your value is {value:g} times the expected one, "
+                    f"but at y_hat = {args[0]:g}, y = {args[1]:g} it is {got2:.6g} where "
+                    f"{want2:g} is expected: not a constant factor.")
+            error = args[0] - args[1]
+            inner = 1.0 if name == "gradient_b" else float(args[2])
+            if abs(got2 - error**2 * inner) <= 1e-9 * (1 + error**2):
+                seen += (" Both values are the squared error (y_hat - y)^2"
+                         f"{'' if name == 'gradient_b' else ' times the input'}: the "
+                         "derivative of 1/2 (y_hat - y)^2 with respect to y_hat is "
+                         "(y_hat - y), not the square.")
+            factors[value] = seen
+    return factors
 
 
 @given(sample=samples())
@@ -186,11 +232,15 @@ def built_on_the_parts(learner):
         note = wrong_parts(learner)
         if not note:
             raise
-        raise Mistake(f"{exc.message}\n{note}") from None
+        # A helper named as wrong is the evidence: the list of guesses goes.
+        raise Mistake(f"{exc.message.replace(ADAPT_GUESSES, '').rstrip()}\n{note}") from None
 
 
 def test_adapt_weights_matches_the_storys_table(learner):
-    """The worked example: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two."""
+    """The worked example: [-0.3, 0.4, 1.6] after one epoch, [-0.22, 0.36, 1.64] after two.
+
+    And a float64 ndarray comes back also from integer starting weights (the docstring).
+    """
     with built_on_the_parts(learner):
         start = np.array(W0)
         expect_close(learner.adapt_weights(X1, X2, Y, start, 0), start, call=learner.adapt_weights,
@@ -200,6 +250,33 @@ def test_adapt_weights_matches_the_storys_table(learner):
             expect_close(got, np.array(want), rtol=1e-12, start=start, lr=0.1,
                          call=learner.adapt_weights,
                          hint=adapt_reading(X1, X2, Y, start, epochs, 0.1, got))
+        expect_float64_from_integer_weights(learner)
+
+
+def expect_float64_from_integer_weights(learner):
+    """Fail unless adapt_weights returns an ndarray of float64 from integer starting weights.
+
+    The docstring promises an ndarray of shape (3,), float64, computed on a float64
+    copy. From the integer weights [-1, 1, 2] one epoch of the worked example gives
+    y_hat = -2 - 1 + 2 = -1, an error of -2, so w = [-1, 1, 2] + 0.2 * [2, -1, 1]
+    = [-0.6, 0.8, 2.2]; an integer working copy would truncate those steps.
+    """
+    got = learner.adapt_weights(X1, X2, Y, [-1, 1, 2], 1)
+    want = np.array([-0.6, 0.8, 2.2])
+    if not isinstance(got, np.ndarray):
+        expect_true(False, f"It returned {show(got)}, a {type(got).__name__}: the docstring "
+                    "promises an ndarray of shape (3,), float64.", call=learner.adapt_weights)
+    hint = ""
+    if got.dtype.kind in "iub":
+        hint = (f"It is an array of {got.dtype}: a working copy made from integer weights "
+                "keeps their integer dtype and truncates every update. Work on a float64 "
+                "copy, as the docstring says.")
+    elif got.shape == want.shape and np.allclose(got, np.trunc(want), atol=1e-12):
+        hint = ("These are the right weights truncated to integers: the working copy kept "
+                "the integer dtype of the starting weights. Work on a float64 copy, as the "
+                "docstring says.")
+    expect_close(got, want, rtol=1e-12, atol=1e-12, start=np.array([-1.0, 1.0, 2.0]),
+                 lr=0.1, dtype=np.float64, call=learner.adapt_weights, hint=hint)
 
 
 def test_adapt_weights_reaches_the_storys_limit(learner):
@@ -272,8 +349,17 @@ def adapt_reading(x_1, x_2, y, w0, epochs, alpha, got):
         if (g.shape == slip.shape and np.allclose(g, slip, rtol=1e-9, atol=1e-12)
                 and not np.allclose(slip, want, rtol=1e-9, atol=1e-12)):
             return text
-    return ("Possible causes: a learning rate other than alpha, a number of updates other than "
-            "`epochs`, or gradients that do not all come from one prediction per epoch.")
+    if g.shape == want.shape:
+        ratio = constant_ratio(g - np.asarray(w0, float), want - np.asarray(w0, float))
+        if ratio is not None and any(abs(ratio - k) <= 1e-3 * max(1.0, abs(k))
+                                     for k in (0.0, 2.0, 0.5, -1.0, 1 / alpha, -1 / alpha, alpha)):
+            return ""  # the message reads that ratio off the step: no list of guesses after it
+    return ADAPT_GUESSES
+
+
+ADAPT_GUESSES = ("Possible causes: a learning rate other than alpha, a number of updates other "
+                 "than `epochs`, or gradients that do not all come from one prediction per "
+                 "epoch.")
 
 
 

@@ -33,6 +33,22 @@ BACKWARD_HINT = ("With the error y_hat - y and N the number of samples (the rows
                  "gradient, scaled by the learning rate.")
 
 
+# The likely causes of a factor in backward's step, offered as possibilities.
+BACKWARD_CAUSES = {
+    "twice": "the square's 2 kept although the loss's 1/(2N) cancels it, or a division by N/2.",
+    "half": "a division by 2N where N belongs (the loss's 1/2 is already cancelled by the "
+            "square's 2).",
+    "factor": "a wrong N (N is the number of rows of x), a mean where a sum belongs, or the "
+              "other way round.",
+}
+
+
+def backward_factors(n):
+    """A step exactly 1/N of the expected one, named for backward with N samples."""
+    return {1 / n: f"Your step is exactly 1/N of the expected one (N = {n}): divided by N twice, "
+                   "as a mean followed by / N does (a mean already divides by N)."}
+
+
 @st.composite
 def problems(draw, dtypes=(np.float64,), targets=True):
     """x (N, P), w (P, k), b (1, k) and y (N, k) (or None) in one dtype, and a step size."""
@@ -92,13 +108,40 @@ def test_calculate_loss_matches_the_storys_values(learner):
              (seed_001, seed_001), (seed_000, seed_001),
              (both, 0 * both), (both, np.hstack([seed_001, seed_001]))]
     got = list(learner.calculate_loss.each(cases))
-    expect_losses(got, [67.5, 62.5, 0.0, 1.0, 65.0, 0.5],
+    want = [67.5, 62.5, 0.0, 1.0, 65.0, 0.5]
+    expect_losses(got, want,
                   "vectorized.calculate_loss(y, y_hat) with y = [[3], [6], [9], [12]] "
                   "and y = [[3], [4], [9], [12]], each against y_hat = 0 and against "
                   "y_hat = [[3], [6], [9], [12]], then both side by side (shape (4, 2)) against "
                   "0 and against [[3, 3], [6, 6], [9, 9], [12, 12]]",
-                  "The MSE is the mean (not the sum) of the squared differences (not their "
-                  "absolute values) over every entry, all N*k of them, as one number.")
+                  loss_reading(cases, got))
+
+
+def loss_reading(cases, got):
+    """Which loss the returned values are, each named only when every value fits it; else the
+    possible causes."""
+    try:
+        values = np.array(got, dtype=float)
+    except (TypeError, ValueError):
+        return ""
+    if values.shape != (len(cases),):
+        return ""
+    diffs = [np.asarray(y, float) - np.asarray(y_hat, float) for y, y_hat in cases]
+    readings = [
+        ([np.sqrt(np.mean(d**2)) for d in diffs], "Your values are the square root of the MSE "
+         "(the RMSE): the loss is the mean of the squared differences itself, with no root."),
+        ([np.sum(d**2) for d in diffs], "Your values are the sum of the squared differences: "
+         "the MSE is their mean, over all N*k entries."),
+        ([np.mean(np.abs(d)) for d in diffs], "Your values are the mean absolute difference: "
+         "square the differences, do not take their absolute values."),
+        ([np.sum(d**2) / d.shape[0] for d in diffs], "Your values divide by the N rows alone: "
+         "the mean is over every entry, all N*k of them."),
+    ]
+    for fitted, text in readings:
+        if np.allclose(values, fitted, rtol=1e-12, atol=0):
+            return text
+    return ("Possible causes: a sum where the mean belongs, absolute values or a root where "
+            "the squares belong, or a mean over the rows only (it is over all N*k entries).")
 
 
 @given(n=st.sampled_from(SAMPLES), k=st.sampled_from([1, 3]),
@@ -129,7 +172,7 @@ def test_backward_matches_numerical_gradient(learner, problem):
     got = learner.backward(y, x @ w + b, w, b, x, lr)
     expect_close(got, (w - lr * grad_w, b - lr * grad_b), parts=("w_next", "b_next"),
                  start=(w, b), lr=lr, rtol=1e-9, atol=lr * tolerance, call=learner.backward,
-                 hint=BACKWARD_HINT)
+                 hint=BACKWARD_HINT, causes=BACKWARD_CAUSES, factors=backward_factors(len(x)))
 
 
 @given(problem=problems(dtypes=(np.float32, np.float64)))
@@ -145,7 +188,8 @@ def test_backward_matches_the_reference(learner, reference, problem):
                 lr * float(np.max(np.abs(x).T @ error + np.sum(error, axis=0))) / x.shape[0])
     expect_close(learner.backward(y, y_hat, w, b, x, lr), want, parts=("w_next", "b_next"),
                  start=(w, b), lr=lr, rtol=precision, atol=precision * scale,
-                 call=learner.backward, hint=BACKWARD_HINT)
+                 call=learner.backward, hint=BACKWARD_HINT, causes=BACKWARD_CAUSES,
+                 factors=backward_factors(len(x)))
 
 
 def expect_step_shapes(got, w, b, call, x_rows):
@@ -174,8 +218,9 @@ def shape_cause(name, shape, w_shape, n):
                            "(N, k).",
                    (p, p): "Shapes (P, 1) and (1, P) were broadcast together: is a product "
                            "transposed?"},
-        "b_next": {(n, k): "The bias gradient was not summed over the samples: every sample "
-                           "shares b, so dL/db sums y_hat - y over the samples, divided by N.",
+        "b_next": {(n, k): "It has a row per sample: every sample shares b, so dL/db sums "
+                           "y_hat - y over the samples (the rows, axis 0), divided by N; that "
+                           "sum is missing or was taken over another axis.",
                    (k,): "The sum over the samples lost its axis: keep b's shape (1, k)."},
     }
     return causes[name].get(shape, "")

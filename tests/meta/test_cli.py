@@ -263,6 +263,8 @@ def test_plot_learning_rate_on_the_stubs_says_not_started(tmp_path):
     assert result.returncode == 1
     assert "not started" in result.stdout.lower() and "Traceback" not in result.stdout
     assert not (project / "x.png").exists()
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("Not started:")]
+    assert line.lower().count("not started") == 1, line  # said once, not twice
 
 
 def test_plot_loss_draws_the_loss_of_the_learners_backward(tmp_path):
@@ -272,6 +274,9 @@ def test_plot_loss_draws_the_loss_of_the_learners_backward(tmp_path):
     assert result.returncode == 0, result.stdout
     assert png_size(project / "loss.png") == expected_size(plots.LOSS_FIGSIZE)
     assert "least-squares optimum" in result.stdout
+    # The reference is named as such, not as the learner's code.
+    assert "Running the reference vectorized.backward" in result.stdout
+    assert "Running your" not in result.stdout
 
 
 def test_plot_loss_takes_the_learning_rate_from_lr(tmp_path):
@@ -377,6 +382,18 @@ def test_watch_checks_again_on_every_save_and_survives_a_syntax_error(tmp_path):
         last = watcher.output.rsplit("checking again", 1)[1]
         assert "2/8 tests pass" in last and "Write gradient_w1 next" in last
         assert "Traceback" not in watcher.output
+    finally:
+        watcher.stop()
+
+
+def test_watch_starts_by_stating_what_is_done_not_announcing_it(tmp_path):
+    project = make_project(tmp_path, graded=["single_neuron"])
+    gradkata(project, "check")  # remembered: nothing passes
+    shutil.copy2(project / "solutions" / "single_neuron.py", project / "exercises")
+    watcher = Watcher(project)
+    try:
+        watcher.wait_for(lambda out: WATCHING in out)
+        assert "done:" not in watcher.output  # nothing changed since the watch began
     finally:
         watcher.stop()
 

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from gradkata.verdict import Mistake, constant_ratio, expect_close, expect_true, modified, show
+from gradkata.verdict import (
+    Mistake,
+    constant_ratio,
+    exception_note,
+    expect_close,
+    expect_true,
+    modified,
+    show,
+)
 
 
 def message(got, want, **kw):
@@ -41,6 +49,12 @@ def test_steps_are_read_from_the_starting_point():
     assert "learning rate was not used" in message(start - np.array([2.0, -4.0]), want,
                                                    start=start, lr=0.1)
     assert "Nothing moved" in message(start.copy(), want, start=start, lr=0.1)
+    # Only b left where it was: b is named, not every parameter.
+    pair = [(float(want[0]), 1.0), (float(want[0]), float(want[1]))]
+    with pytest.raises(Mistake) as caught:
+        expect_close(*pair, parts=("w_next", "b_next"), start=(1.0, 1.0), lr=0.1, call="f()")
+    assert "b_next did not move" in caught.value.message
+    assert "Nothing moved" not in caught.value.message
     assert "multiplied by the learning rate twice" in message(
         start - 0.01 * np.array([2.0, -4.0]), want, start=start, lr=0.1)
     # The gradient returned in place of the parameters, from a start at 0.
@@ -102,8 +116,25 @@ def test_expect_true_and_show():
 def test_a_transposed_square_step_and_an_unsummed_bias_are_named():
     w = np.zeros((3, 3))
     g = np.arange(9.0).reshape(3, 3)
-    assert "expected value transposed" in message(w - 0.1 * g.T, w - 0.1 * g, start=w, lr=0.1)
-    assert "7 rows where one was expected" in message(np.ones((7, 1)), np.ones((1, 1)))
+    w = np.ones((3, 3))  # only the step is transposed, not the value
+    text = message(w - 0.1 * g.T, w - 0.1 * g, start=w, lr=0.1)
+    assert "step (the change from the starting value) is the expected one transposed" in text
+    assert "value is the expected one transposed" in message(g.T, g)
+    text = message(np.ones((7, 1)), np.ones((1, 1)))
+    assert "7 rows where one was expected" in text and "another axis" in text
+
+
+def test_a_factor_offers_only_the_causes_the_exercise_gives():
+    want = np.array([0.5, -1.5])
+    for factor in (2.0, 0.5, 1 / 13):
+        text = message(factor * want, want)
+        assert "Possible causes" not in text and " N " not in text and "mean" not in text
+    assert "Possible causes: a 2 too many." in message(2 * want, want, causes={"twice":
+                                                                            "a 2 too many."})
+    text = message(want / 13, want, causes={"factor": "N divided twice."})
+    assert "exactly 1/13 (0.0769231) times" in text and "Possible causes: N divided twice." in text
+    assert "exactly 3 times" in message(3 * want, want)
+    assert "exactly 1.23457 times" in message(1.234567 * want, want)
 
 
 def test_a_call_that_does_not_fit_the_signature_is_still_described(tmp_path):
@@ -122,3 +153,40 @@ def test_a_call_that_does_not_fit_the_signature_is_still_described(tmp_path):
         assert module.f.last_call == "m.f(1, 2)"
     finally:
         module.close()
+
+
+def test_an_exception_whose_words_point_away_from_the_cause_gets_the_kata_s_note():
+    numpy_words = ("The truth value of an array with more than one element is ambiguous. "
+                   "Use a.any() or a.all()")
+    assert "elementwise" in exception_note("ValueError", numpy_words).lower()
+    assert exception_note("TypeError", numpy_words) == ""
+    assert exception_note("ValueError", "operands could not be broadcast") == ""
+
+
+def test_only_a_function_that_perturbs_is_offered_a_perturbation_left_behind(tmp_path):
+    from gradkata.learner import LearnerModule
+
+    body = "    x[0] += 1.0\n    return 0.0\n"
+    (tmp_path / "m.py").write_text(f"def y_hat(x):\n{body}\n\ndef numerical_gradient(x):\n{body}")
+
+    class Ref:
+        @staticmethod
+        def y_hat(x):
+            """A prediction."""
+
+        @staticmethod
+        def numerical_gradient(x):
+            """A numerical gradient."""
+
+    module = LearnerModule(str(tmp_path), "m", Ref)
+    try:
+        texts = []
+        for function in (module.y_hat, module.numerical_gradient):
+            with pytest.raises(Mistake) as caught:
+                function(np.zeros(3))
+            texts.append(caught.value.message)
+    finally:
+        module.close()
+    assert all("changed its input in place" in text for text in texts)
+    assert "perturbed on purpose" not in texts[0]
+    assert "perturbed on purpose" in texts[1]

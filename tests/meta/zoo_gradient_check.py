@@ -281,7 +281,7 @@ def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
     return bool(relative_error(numerical_gradient(f, x, eps), grad(x)) <= tolerance)
 '''),
     dict(function="check_gradient", name="eps ignored: numerical_gradient's default",
-         cause=("eps",),
+         cause=("eps",), not_cause=("Return whether the error is strictly",),
          source='''
 def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
     x = np.array(x, dtype=np.float64)
@@ -327,5 +327,35 @@ def check_gradient(f, grad, x, eps=1e-5, tolerance=1e-6):
     if err < tolerance:
         return True
     return False
+'''),
+]
+
+# Found by playing a learner through the kata: each message must name these causes.
+LEARNERS += [
+    dict(function="relative_error", name="python max between a number and an array",
+         cause=("elementwise",),
+         source='''
+def relative_error(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    ratio = np.abs(a - b) / max(1e-8, np.abs(a) + np.abs(b))
+    return float(np.max(ratio, initial=0.0))
+'''),
+]
+LEARNERS += [
+    dict(function="numerical_gradient", name="range(len(x)) over the flat elements",
+         cause=("counts the rows",),
+         source='''
+def numerical_gradient(f, x, eps=1e-5):
+    grad = np.zeros(x.shape)
+    for i in range(len(x)):
+        old = x.flat[i]
+        x.flat[i] = old + eps
+        a = f(x)
+        x.flat[i] = old - eps
+        b = f(x)
+        x.flat[i] = old
+        grad.flat[i] = (a - b) / (2 * eps)
+    return grad
 '''),
 ]

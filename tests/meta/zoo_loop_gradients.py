@@ -191,3 +191,51 @@ def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
     return w_next, b_next
 '''),
 ]
+
+# Found by playing a learner through the kata: each message must name these causes.
+LEARNERS += [
+    dict(function="calculate_gradients", name="b returned without its step",
+         cause=("b_next did not move",), not_cause=("Nothing moved",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    dw = db = 0.0
+    for i in range(N):
+        r = y_data[i] - (w * x_data[i] + b)
+        dw += (2 / N) * r * (-x_data[i])
+        db += (2 / N) * r * (-1)
+    return w - learning_rate * dw, b
+'''),
+    dict(function="calculate_gradients", name="w_next and b_next returned swapped",
+         cause=("swapped",), not_cause=("keep w and b fixed",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    dw = db = 0.0
+    for i in range(N):
+        r = y_data[i] - (w * x_data[i] + b)
+        dw += (2 / N) * r * (-x_data[i])
+        db += (2 / N) * r * (-1)
+    return b - learning_rate * db, w - learning_rate * dw
+'''),
+    dict(function="calculate_gradients", name="last sample skipped: range(N - 1)",
+         cause=("skipped",), not_cause=("keep w and b fixed",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    dw = db = 0.0
+    for i in range(N - 1):
+        r = y_data[i] - (w * x_data[i] + b)
+        dw += (2 / N) * r * (-x_data[i])
+        db += (2 / N) * r * (-1)
+    return w - learning_rate * dw, b - learning_rate * db
+'''),
+    dict(function="calculate_gradients", name="the chain rule's -x_i dropped in dw",
+         cause=("inner derivative",), not_cause=("keep w and b fixed",),
+         source='''
+def calculate_gradients(x_data, y_data, w, b, learning_rate, N):
+    dw = db = 0.0
+    for i in range(N):
+        r = y_data[i] - (w * x_data[i] + b)
+        dw += (2 / N) * r * x_data[i]
+        db += (2 / N) * r * (-1)
+    return w - learning_rate * dw, b - learning_rate * db
+'''),
+]

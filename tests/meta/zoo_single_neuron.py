@@ -197,3 +197,43 @@ def gradient_w1(y_hat, y, x_1):
     return float(dloss_dyhat * dyhat_dw1)
 '''),
 ]
+
+# Found by playing a learner through the kata: each message must name these causes.
+LEARNERS += [
+    dict(function="gradient_b", name="the squared error, not its derivative",
+         cause=("squared error",), not_cause=("opposite sign",),
+         source='''
+def gradient_b(y_hat, y):
+    return (y_hat - y) ** 2
+'''),
+]
+LEARNERS += [
+    dict(function="adapt_weights", name="returns a list [w1, w2, b]",
+         cause=("a list",), not_cause=("Possible causes",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w1, w2, b = (float(v) for v in initial_weights)
+    for _ in range(epochs):
+        err = w1 * x_1 + w2 * x_2 + b - y
+        w1, w2, b = w1 - alpha * err * x_1, w2 - alpha * err * x_2, b - alpha * err
+    return [w1, w2, b]
+'''),
+    dict(function="adapt_weights", name="working copy keeps integer starting weights' dtype",
+         cause=("integer",), not_cause=("Possible causes",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = np.array(initial_weights)
+    for _ in range(epochs):
+        err = y_hat(x_1, x_2, w) - y
+        w[0] = w[0] - alpha * err * x_1
+        w[1] = w[1] - alpha * err * x_2
+        w[2] = w[2] - alpha * err
+    return w
+'''),
+    dict(function="y_hat", name="a (1,) array of the right value",
+         cause=("single number",), not_cause=("Possible causes",),
+         source='''
+def y_hat(x_1, x_2, w):
+    return np.array([x_1, x_2, 1.0]) @ np.reshape(w, (3, 1))
+'''),
+]

@@ -166,3 +166,45 @@ def calculate_loss(y, y_hat):
     return float(np.square(diff).sum() / diff.size)
 '''),
 ]
+
+# Found by playing a learner through the kata: each message must name these causes.
+LEARNERS += [
+    dict(function="calculate_loss", name="the root of the MSE (RMSE)",
+         cause=("square root", "RMSE"), not_cause=("absolute values",),
+         source='''
+def calculate_loss(y, y_hat):
+    return float(np.sqrt(np.mean((y - y_hat) ** 2)))
+'''),
+    dict(function="backward", name="db as a mean, then divided by N again",
+         cause=("divided by N twice",), not_cause=("sum where a mean",),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    N = x.shape[0]
+    err = y_hat - y
+    dw = x.T @ err / N
+    db = np.mean(err, axis=0, keepdims=True) / N
+    return w - learning_rate * dw, b - learning_rate * db
+'''),
+    dict(function="backward", name="the error transposed in dw: err.T @ x",
+         cause=("transposed",), not_cause=("expected value transposed",
+                                           "is the expected value, transposed"),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    N = x.shape[0]
+    err = y_hat - y
+    dw = err.T @ x / N
+    db = np.sum(err, axis=0, keepdims=True) / N
+    return w - learning_rate * dw, b - learning_rate * db
+'''),
+    dict(function="backward", name="db summed over the wrong axis",
+         cause=("another axis",), not_cause=("was a sum over the samples left out",
+                                             "was not summed over the samples"),
+         source='''
+def backward(y, y_hat, w, b, x, learning_rate):
+    N = x.shape[0]
+    err = y_hat - y
+    dw = x.T @ err / N
+    db = np.sum(err, axis=1, keepdims=True) / N
+    return w - learning_rate * dw, b - learning_rate * db
+'''),
+]
