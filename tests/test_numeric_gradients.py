@@ -117,10 +117,22 @@ def step_reading(inputs, outputs, weights, lr, got, want, atol):
     return STEP_HINT
 
 
+# What a constant factor in update_weights' step may come from: its slope is
+# (L(theta + h) - L(theta)) / h and the loss a mean over the samples.
+STEP_CAUSES = {
+    "twice": "a slope divided by h/2, or a loss that is twice the MSE.",
+    "half": "a slope divided by 2h (the central difference's denominator) after a forward "
+            "difference, or half the MSE as the loss.",
+    "factor": "a loss summed where its mean belongs (or the other way round), or a nudge in "
+              "the slope's numerator other than the h it is divided by.",
+}
+
+
 def expect_weights(learner, got, want, start, lr, atol, hint=STEP_HINT):
     """[W_next, b_next]: two float32 arrays shaped like the weights, within atol of want."""
     expect_close(got, want, parts=("W_next", "b_next"), start=start, lr=lr, rtol=0, atol=atol,
-                 dtype=np.dtype(np.float32), call=learner.update_weights, hint=hint)
+                 dtype=np.dtype(np.float32), call=learner.update_weights, hint=hint,
+                 causes=STEP_CAUSES)
 
 
 def feed_forward_note(learner):
