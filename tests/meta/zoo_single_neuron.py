@@ -201,7 +201,7 @@ def gradient_w1(y_hat, y, x_1):
 # Found by playing a learner through the kata: each message must name these causes.
 LEARNERS += [
     dict(function="gradient_b", name="the squared error, not its derivative",
-         cause=("squared error",), not_cause=("opposite sign",),
+         cause=("squared error",), not_cause=("opposite sign", "gradient_b(y_hat=3"),
          source='''
 def gradient_b(y_hat, y):
     return (y_hat - y) ** 2
