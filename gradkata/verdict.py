@@ -266,8 +266,13 @@ def expect_close(got: Any, want: Any, *, call: Any, what: str = "the result",
         raise Mistake(f"{head}{_cap(what)} has shape {arr.shape}, but the tests expected shape "
                       f"{want_arr.shape}.{note}{tail}")
     if dtype is not None and arr.dtype != np.dtype(dtype):
+        with np.errstate(invalid="ignore", over="ignore"):
+            right = bool(np.all(np.abs(arr.astype(float) - want_arr.astype(float))
+                                <= atol + rtol * np.abs(want_arr.astype(float))))
+        # The hint speaks of wrong values: with the values right, only the dtype is at fault.
         raise Mistake(f"{head}{_cap(what)} has dtype {arr.dtype}, but the tests expected "
-                      f"{np.dtype(dtype)}, as the docstring says.{tail}")
+                      f"{np.dtype(dtype)}, as the docstring says."
+                      + (" Its values are right." if right else tail))
     g = arr.astype(float)
     w = want_arr.astype(float)
     with np.errstate(invalid="ignore", over="ignore"):

@@ -143,7 +143,7 @@ def update_weights(inputs, outputs, weights, lr):
     return new
 '''),
     dict(function="update_weights", name="float64 working copy: weights come back float64",
-         cause=("float64", "dtype"),
+         cause=("float64", "dtype"), not_cause=("nudge h other than",),
          source='''
 def update_weights(inputs, outputs, weights, lr):
     h = 0.0001
