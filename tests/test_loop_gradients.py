@@ -153,8 +153,9 @@ def step_reading(got, x, y, theta, lr):
             skipped = np.array([theta[0] + lr * (2 / n) * np.sum(residual * x[keep]),
                                 theta[1] + lr * (2 / n) * np.sum(residual)])
             if same(got, skipped):
-                return (f"Your values are a step over every sample but one (sample {i} "
-                        "skipped): the loop must visit all N samples.")
+                return (f"Your values are a step over every sample but one (the one at "
+                        f"index {i}, x = {x[i]:g}, skipped): the loop must visit all N "
+                        "samples.")
     steps = (np.asarray(got, dtype=float) - theta, want - theta)
     ratios = [constant_ratio(*steps)] + [constant_ratio(g, w) for g, w in zip(*steps)]
     known = (0.0, 2.0, 0.5, -1.0, 1 / lr, -1 / lr, lr)
