@@ -322,6 +322,13 @@ _EXCEPTION_NOTES = (
      "Python was asked for one True or False about a whole array, which numpy refuses: a "
      "Python max or min, or an if, and or or, met an array. Work elementwise instead (numpy's "
      "np.maximum compares two arrays entry by entry)."),
+    *(("UnboundLocalError", words,
+       "A name your function assigns to anywhere is local to the whole function, so reading "
+       "it before that assignment fails. If the name is also a function's you meant to call "
+       "(say y_hat), the assignment hides that function everywhere in your function: give "
+       "the variable another name.")
+      # Python 3.11 and later, then 3.9 and 3.10.
+      for words in ("cannot access local variable", "referenced before assignment")),
 )
 
 

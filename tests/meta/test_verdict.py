@@ -161,6 +161,10 @@ def test_an_exception_whose_words_point_away_from_the_cause_gets_the_kata_s_note
     assert "elementwise" in exception_note("ValueError", numpy_words).lower()
     assert exception_note("TypeError", numpy_words) == ""
     assert exception_note("ValueError", "operands could not be broadcast") == ""
+    for words in ("cannot access local variable 'y_hat' where it is not associated with a value",
+                  "local variable 'y_hat' referenced before assignment"):
+        assert "hides" in exception_note("UnboundLocalError", words)
+    assert exception_note("NameError", "name 'y_hat' is not defined") == ""
 
 
 def test_only_a_function_that_perturbs_is_offered_a_perturbation_left_behind(tmp_path):

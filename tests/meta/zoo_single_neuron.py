@@ -230,6 +230,17 @@ def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
         w[2] = w[2] - alpha * err
     return w
 '''),
+    dict(function="adapt_weights", name="a local y_hat hides the function y_hat",
+         cause=("hides",),
+         source='''
+def adapt_weights(x_1, x_2, y, initial_weights, epochs, alpha=0.1):
+    w = np.array(initial_weights, dtype=float)
+    for _ in range(epochs):
+        y_hat = y_hat(x_1, x_2, w)
+        err = y_hat - y
+        w = w - alpha * err * np.array([x_1, x_2, 1.0])
+    return w
+'''),
     dict(function="y_hat", name="a (1,) array of the right value",
          cause=("single number",), not_cause=("Possible causes",),
          source='''
