@@ -146,16 +146,9 @@ def step_reading(got, x, y, theta, lr):
     if same(got, inside):
         return ("Your values are what changing w and b inside the loop gives: keep w and b "
                 "fixed while the loop sums; change them once, after it.")
-    for i in range(len(x)):
-        keep = np.arange(len(x)) != i
-        residual = y[keep] - (theta[0] * x[keep] + theta[1])
-        for n in (len(x), len(x) - 1):
-            skipped = np.array([theta[0] + lr * (2 / n) * np.sum(residual * x[keep]),
-                                theta[1] + lr * (2 / n) * np.sum(residual)])
-            if same(got, skipped):
-                return (f"Your values are a step over every sample but one (the one at "
-                        f"index {i}, x = {x[i]:g}, skipped): the loop must visit all N "
-                        "samples.")
+    skipped = skipped_reading(x, y, theta, lr, got, want)
+    if skipped:
+        return skipped
     steps = (np.asarray(got, dtype=float) - theta, want - theta)
     ratios = [constant_ratio(*steps)] + [constant_ratio(g, w) for g, w in zip(*steps)]
     known = (0.0, 2.0, 0.5, -1.0, 1 / lr, -1 / lr, lr)
@@ -186,21 +179,21 @@ def test_calculate_gradients_matches_numerical_gradient(learner, problem):
 
 
 def skipped_reading(x, y, theta, lr, got, want):
-    """If the step is the one without the first or the last sample (its sum divided by N
-    or by N - 1), a sentence naming that sample; else ''. The closed form of the MSE's
+    """If the step is the one over every sample but one (its sum divided by N or by
+    N - 1), a sentence naming that sample; else ''. The closed form of the MSE's
     gradient over the samples kept, so only an exact fit names the slip."""
     n = len(x)
-    for index, which in ((0, "first"), (n - 1, "last")):
+    for index in range(n):
         keep = np.arange(n) != index
         residual = theta[0] * x[keep] + theta[1] - y[keep]
         for divisor in (n, n - 1):
             gradient = 2 / divisor * np.array([np.sum(residual * x[keep]), np.sum(residual)])
             step = theta - lr * gradient
-            if (np.allclose(got, step, rtol=1e-9, atol=1e-12)
-                    and not np.allclose(step, want, rtol=1e-9, atol=1e-12)):
-                return (f"Your step is the one taken with the {which} sample left out (x = "
-                        f"{x[index]:g}, y = {y[index]:g}): the loop skipped it. Every one of "
-                        "the N samples adds its share to the sums.")
+            if (np.allclose(got, step, rtol=1e-10, atol=1e-12)
+                    and not np.allclose(step, want, rtol=1e-10, atol=1e-12)):
+                return (f"Your step is the one taken with one sample left out (the one at "
+                        f"index {index}, x = {x[index]:g}, y = {y[index]:g}): the loop skipped "
+                        "it. Every one of the N samples adds its share to the sums.")
     return ""
 
 
