@@ -77,6 +77,9 @@ DRIVER = textwrap.dedent('''
     except OSError:
         pass
     report["processes_started"] = len(children)
+    # The worker is its namespace's init: a signal it sends itself is ignored.
+    os.kill(os.getpid(), signal.SIGTERM)
+    report["outlived_its_own_sigterm"] = True
     for pid in children:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -143,8 +146,9 @@ def assert_jailed(report: dict, marker: str, tmp_path: Path) -> None:
     assert not report["network"], "a server on 127.0.0.1 was reachable"
     assert report["tmp_writable"]
     assert report["largest_file"] <= jail.MAX_FILE_BYTES
-    # Only the namespace's own processes: its init and the worker.
-    assert report["pids"] == [1, 2]
+    # Only the namespace's own process: the worker, its init.
+    assert report["pids"] == [1]
+    assert report["outlived_its_own_sigterm"]
     time.sleep(0.2)  # the kernel ends the namespace's processes as its init ends
     assert alive_with(marker) == [], "a daemon started in the jail outlived it"
 
@@ -213,6 +217,20 @@ def test_without_the_jail_the_header_says_so_and_isolation_can_be_required():
     assert verbose.returncode == 0
     assert ("gradkata: isolation: processes only: not safe for hostile code "
             "(GRADKATA_ISOLATION=processes)") in verbose.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="probes Linux namespaces")
+def test_a_jail_the_kernel_refuses_is_named_with_its_reason(monkeypatch):
+    """The probe builds a jail in a fork of the process; what stopped it is said."""
+    def refused(folder, writable=()):
+        raise jail.JailError("unshare: Operation not permitted")
+
+    monkeypatch.setattr(jail, "enter", refused)
+    monkeypatch.delenv("GRADKATA_ISOLATION", raising=False)
+    isolation = jail._probe()
+    assert not isolation.jailed
+    assert isolation.text == (f"{jail.FALLBACK} (the kernel refused a namespace: "
+                              "unshare: Operation not permitted)")
 
 
 @linux_namespaces
