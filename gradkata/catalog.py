@@ -14,6 +14,7 @@ that the learners' copy of the catalog never names them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -110,8 +111,10 @@ def test_files(tests: Path, name: str) -> List[Path]:
     return [f for f in files if f.is_file()]
 
 
+@functools.cache
 def exercise_of_test_file(path: Path) -> Optional[str]:
-    """The exercise a test file grades by its name, or None."""
+    """The exercise a test file grades by its name, or None (asked about every
+    test, several times in each run: kept)."""
     stem = Path(path).stem
     if not stem.startswith("test_"):
         return None

@@ -339,34 +339,6 @@ def end_every_descendant(seconds: float = 10.0) -> List[int]:
         time.sleep(0.01)
 
 
-def stop_the_template(seconds: float = 2.0) -> None:
-    """Ask the judges' template (multiprocessing's fork server) to exit, wait for it
-    a little, and tell multiprocessing it is gone, so that a later batch in this
-    process starts a new one. What does not exit in time is killed with the rest."""
-    try:
-        from multiprocessing import forkserver
-    except ImportError:  # Windows: no fork server was started
-        return
-    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
-    if getattr(server, "_forkserver_alive_fd", None) is not None:
-        with _ignored(OSError):
-            os.close(server._forkserver_alive_fd)  # its end of file tells it to exit
-    pid = getattr(server, "_forkserver_pid", None)
-    end = time.monotonic() + seconds
-    while pid is not None and time.monotonic() < end:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                break
-        except ChildProcessError:
-            break
-        time.sleep(0.01)
-    address = getattr(server, "_forkserver_address", None)
-    if isinstance(address, str) and not address.startswith("\0"):
-        with _ignored(OSError):
-            os.unlink(address)
-    server._forkserver_alive_fd = server._forkserver_address = server._forkserver_pid = None
-
-
 # --------------------------------------------------------------------------
 # The judges
 
@@ -487,6 +459,8 @@ def grade_all(root: Path, folders: Sequence[str], *, jobs: int, timeout: float,
     processes left over (:func:`end_every_descendant`)."""
     snapshot = make_snapshot(root)
     nothing = tempfile.mkdtemp(prefix="gradkata-empty-")
+    # The judges' template imports and warms up while this process goes on.
+    runner.start_template(snapshot)
     try:
         # One judge collects the kata's tests: their number sets every judge's
         # deadline, their points the maximum (a private test's included). It
@@ -694,7 +668,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         failure = ""
     finally:
         # Nothing a submission started may outlive the batch, or write after it.
-        stop_the_template()
+        runner.stop_template()
         end_every_descendant()
     if failure:
         print(f"gradkata grade: {failure}; nothing written", file=sys.stderr)

@@ -105,25 +105,29 @@ def plugin_options() -> Set[str]:
 # How every run of the suite calls pytest, before its own options and test paths.
 BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly")
 
-# The plugins the graded suite needs, loaded by name in every run of the suite
+# The plugins the graded suite needs, registered in every run of the suite
 # (:func:`_suite_plugins_only`): no other installed plugin (anyio, xdist,
 # pytest-cov, ... where they are installed) is imported, registered or asked
 # anything in a judge. That took 0.4 s of CPU from the start of a class batch (the
 # template's warm-up) and 5 % of every judge's function calls. A kata whose
 # suite needs another plugin names it (``-p NAME`` in addopts, or
-# ``pytest_plugins`` in a conftest.py).
+# ``pytest_plugins`` in a conftest.py). They are given to pytest as modules, not
+# as ``-p NAME``, which has pytest read every installed package's entry points
+# once per name (3 ms each, in every judge); registered under the same names.
 SUITE_PLUGINS = ("gradkata.entry", "pytest_timeout", "_hypothesis_pytestplugin")
 _AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 
 
 @contextlib.contextmanager
-def _suite_plugins_only() -> Iterator[List[str]]:
+def _suite_plugins_only() -> Iterator[List[Any]]:
     """While it lasts, pytest loads no plugin by its entry point; yields the
-    arguments that load :data:`SUITE_PLUGINS`."""
+    modules of :data:`SUITE_PLUGINS`, for ``pytest.main(..., plugins=...)``."""
+    import importlib
+
     before = os.environ.get(_AUTOLOAD)
     os.environ[_AUTOLOAD] = "1"
     try:
-        yield [arg for name in SUITE_PLUGINS for arg in ("-p", name)]
+        yield [importlib.import_module(name) for name in SUITE_PLUGINS]
     finally:
         if before is None:
             del os.environ[_AUTOLOAD]
@@ -168,7 +172,7 @@ def configuration(kata: Path) -> Tuple[Path, Optional[Path], str]:
             stack.enter_context(contextlib.redirect_stderr(sink))
             plugins = stack.enter_context(_suite_plugins_only()) if light else []
             try:
-                code = pytest.main([*plugins, *args], plugins=[found])
+                code = pytest.main(args, plugins=[*plugins, found])
             except Exception as exc:  # noqa: BLE001 - said, not raised
                 code, sink = pytest.ExitCode.USAGE_ERROR, io.StringIO(str(exc))
         if found.answer is not None:
@@ -204,7 +208,7 @@ def run_suite(kata: Path, folder: Path, *, timeout: Optional[float] = None,
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
             _suite_plugins_only() as plugins:
         try:
-            code = int(pytest.main([*plugins, *args], plugins=[collector]))
+            code = int(pytest.main(args, plugins=[*plugins, collector]))
         except Exception as exc:  # noqa: BLE001 - a judge failure is reported, not raised
             code, error = -1, f"{type(exc).__name__}: {exc}"
     # 0 and 1 are "all passed" and "some failed"; anything else means pytest itself
@@ -226,10 +230,16 @@ def test_nothing(x):
 """
 
 
-def warm_up() -> None:
-    """Run pytest once, in this process, on a folder holding one trivial hypothesis
-    test: what every later run pays for once (finding and importing plugins,
-    hypothesis's first run, filling caches) is paid here."""
+def warm_up(kata: Optional[str] = None) -> None:
+    """Run pytest once, in this process (the judges' template), so that what every
+    later run pays for once is paid here: finding and importing plugins,
+    hypothesis's first run, filling caches. That is one trivial hypothesis test,
+    then, with a ``kata``, the collection of its suite: its test modules are
+    imported (and compiled into it: class grading's snapshot, not yet sealed)
+    before any judge is forked. A judge then needs about a sixth less CPU
+    (benchmarks/README.md); running the whole suite on the reference here gained
+    no more, and took half a second more. No reference is loaded, and no worker
+    started (the folder collected for is empty)."""
     import tempfile
 
     import pytest
@@ -239,7 +249,16 @@ def warm_up() -> None:
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
                 _suite_plugins_only() as plugins:
-            pytest.main([*plugins, "-q", "-p", "no:cacheprovider", "--rootdir", folder, folder])
+            pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", folder, folder],
+                        plugins=plugins)
+    if kata:
+        saved = sys.dont_write_bytecode
+        sys.dont_write_bytecode = False
+        try:
+            with tempfile.TemporaryDirectory() as nothing:
+                run_suite(Path(kata), Path(nothing), collect_only=True)
+        finally:
+            sys.dont_write_bytecode = saved
 
 
 def silence_std_fds() -> None:
@@ -301,7 +320,10 @@ def _start_worker_server() -> None:
     fork of the lean process (:func:`start_worker_template`) where the judge was
     forked from a template that started one, else a fork of this judge now, while
     it holds libraries only (no test, no reference). Either way no interpreter is
-    started and numpy is not imported again, in every judge.
+    started and numpy is not imported again, in every judge. A judge forked from a
+    template holds the kata's test modules (:func:`warm_up`): when the lean
+    process is gone it raises (its row then says so) rather than fork workers
+    that would hold them too.
 
     The server keeps only its own two file descriptors (and 0, 1, 2 on /dev/null),
     so that no worker inherits this judge's channel to whoever started it; it ends
@@ -322,8 +344,11 @@ def _start_worker_server() -> None:
     if _worker_template is not None:
         try:
             socket.send_fds(_worker_template, [b"s"], [listener.fileno(), alive_r, gone_w])
-        except OSError:
-            pid = os.fork()  # the lean process is gone: fork one from here
+        except OSError as exc:
+            for fd in (alive_r, alive_w, gone_r, gone_w):
+                os.close(fd)
+            listener.close()
+            raise RuntimeError(f"the workers' template is gone ({exc})") from None
     else:
         pid = os.fork()
     if pid == 0:
@@ -435,6 +460,62 @@ def _own_session(_: Any) -> None:
 FORK_SERVER = "forkserver"
 _contexts: Dict[bool, Any] = {}
 
+# How the kata to warm the judges' template on reaches it (:func:`start_template`):
+# the template's first module reads it and takes it out of the environment.
+WARM_KATA = "GRADKATA_WARM_KATA"
+warm_kata: Optional[str] = None  # in the template: that kata
+_template_kata: Optional[str] = None  # in the process that started it: the same
+
+
+def start_template(kata: Path) -> None:
+    """Start the judges' template now, in the background, warmed on ``kata``'s suite
+    (:func:`warm_up`); whoever starts a judge meanwhile waits for it. A template
+    already running is stopped first: judges of one kata are never forked from a
+    template that imported another kata's tests."""
+    global _template_kata
+    if not can_fork():
+        return
+    from multiprocessing import forkserver
+
+    stop_template()
+    judge_context()  # its preload list
+    os.environ[WARM_KATA] = str(kata)
+    try:
+        forkserver.ensure_running()  # type: ignore[attr-defined]
+    finally:
+        del os.environ[WARM_KATA]
+    _template_kata = str(kata)
+
+
+def stop_template(seconds: float = 2.0) -> None:
+    """Ask the judges' template (multiprocessing's fork server) to exit, wait for it
+    a little, and tell multiprocessing it is gone, so that the next judge starts a
+    new one. What does not exit in time is left to the caller to kill."""
+    global _template_kata
+    _template_kata = None
+    try:
+        from multiprocessing import forkserver
+    except ImportError:  # Windows: no fork server was started
+        return
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    if getattr(server, "_forkserver_alive_fd", None) is not None:
+        with contextlib.suppress(OSError):
+            os.close(server._forkserver_alive_fd)  # its end of file tells it to exit
+    pid = getattr(server, "_forkserver_pid", None)
+    end = time.monotonic() + seconds
+    while pid is not None and time.monotonic() < end:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                break
+        except ChildProcessError:
+            break
+        time.sleep(0.01)
+    address = getattr(server, "_forkserver_address", None)
+    if isinstance(address, str) and not address.startswith("\0"):
+        with contextlib.suppress(OSError):
+            os.unlink(address)
+    server._forkserver_alive_fd = server._forkserver_address = server._forkserver_pid = None
+
 
 def can_fork() -> bool:
     """Whether judges can be forked from a warm template here (not on Windows)."""
@@ -462,6 +543,8 @@ class Judge:
     def __init__(self, task: Task, seconds: float, warm: bool = True) -> None:
         import socket
 
+        if warm and _template_kata is not None and Path(_template_kata) != Path(task.kata):
+            stop_template()  # warmed on another kata: the next start is a plain one
         context = judge_context(warm)
         forked = context.get_start_method() == FORK_SERVER
         ours, theirs = socket.socketpair()

@@ -293,15 +293,27 @@ os.kill(os.getppid(), signal.SIGKILL)
 """
 
 
+HOLDS_NOTHING_OF_THE_JUDGE = """
+import gc, sys, types
+
+_held = {"_pytest", "hypothesis", "shared_checks", "test_single_neuron"} & set(sys.modules)
+_held |= {o.__name__ for o in gc.get_objects() if isinstance(o, types.ModuleType)
+          and o.__name__.startswith(("_gradkata_reference", "test_"))}
+if _held:
+    raise ImportError(f"the worker holds the judge's {sorted(_held)}")
+
+"""
+
+
 def test_class_grading_workers_hold_no_pytest_and_a_judge_ends_with_its_worker_server(tmp_path):
     """Class grading forks each judge's worker server from a lean process (numpy and the
-    sandbox): a worker finds no pytest or hypothesis in its memory. Unjailed, a worker
-    can kill that server; its judge then ends too, and the submission is recorded as
-    not graded rather than scored with exercises that could not run."""
+    sandbox): a worker finds no pytest, hypothesis, test module or reference in its
+    memory, though the judges' template imported the kata's tests before any judge
+    was forked, and every judge loads the reference. Unjailed, a worker can kill
+    that server; its judge then ends too, and the submission is recorded as not
+    graded rather than scored with exercises that could not run."""
     lean = submission(tmp_path, "lean", with_y_hat(
-        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n",
-        header='import sys\n\nif {"_pytest", "hypothesis"} & set(sys.modules):\n'
-               '    raise ImportError("the worker holds the judge\'s libraries")\n\n'))
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n", header=HOLDS_NOTHING_OF_THE_JUDGE))
     killer = submission(tmp_path, "killer", with_y_hat(
         "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n", header=KILLS_ITS_SERVER))
     table = tmp_path / "grades.csv"
@@ -339,3 +351,30 @@ def test_a_run_of_the_suite_loads_only_the_plugins_the_suite_needs(tmp_path, mon
     assert set(runner.SUITE_PLUGINS) <= set(names), names
     assert not [n for n in names if "xdist" in n], names
     assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in os.environ
+
+
+def test_a_template_warmed_on_one_kata_forks_no_judge_for_another(tmp_path):
+    """Class grading warms the judges' template on its kata (its test modules are
+    imported there). A judge for another kata never comes from
+    that template (pytest would find the first kata's test modules in its memory): a
+    plain template is started for it."""
+    from gradkata import classgrade, runner
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", other)
+    shutil.copytree(ROOT / "solutions", other / "solutions",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", other / "tests",
+                    ignore=shutil.ignore_patterns("__pycache__", "meta"))
+    runner.start_template(ROOT)
+    try:
+        [end] = classgrade.run_judges([runner.Task(str(other), str(ROOT / "solutions"), None)],
+                                      jobs=1, seconds=300)
+        assert end.status == classgrade.GRADED, end.status
+        assert end.results
+        assert all(r.status.value == "passed" for r in end.results), [
+            r.message for r in end.results if r.status.value != "passed"][:1]
+        assert runner._template_kata is None  # the warmed one was stopped
+    finally:
+        runner.stop_template()

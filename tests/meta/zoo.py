@@ -197,6 +197,7 @@ def run_cases(todo: Sequence[Case], root: Path = ROOT, jobs: int = 0) -> List[Ou
             tasks.append(runner.Task(str(root), str(folder), None,
                                      paths=(f"tests/test_{case.exercise}.py",)))
             folders.append((str(folder), outcome))
+        runner.start_template(root)
         ends = classgrade.run_judges(tasks, jobs=jobs or os.cpu_count() or 2,
                                      seconds=JUDGE_SECONDS)
         for (folder, outcome), end in zip(folders, ends):
