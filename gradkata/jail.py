@@ -21,7 +21,8 @@ Two processes make one jailed worker. ``W``, the process the judge started,
 creates the namespaces and forks ``K``, the PID namespace's init, which builds
 the filesystem, drops every privilege, returns from :func:`enter` and serves the
 judge. ``W`` only waits, and ends as ``K`` ended (its exit status or its
-signal), so the judge sees K's end as the worker's; K dies with W. Being init,
+signal), so the judge sees K's end as the worker's; K dies with W (learner code
+can undo that, so the sandbox kills K first when it stops a worker). Being init,
 K ignores the signals it sends itself (``os.kill(os.getpid(), ...)``, or from
 its own children): a crash (a segmentation fault) still ends it, and so does
 any signal from outside, the judge's included. (A third process, an init that

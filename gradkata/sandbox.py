@@ -759,6 +759,17 @@ def _deadline() -> float:
 _stopping: List[Any] = []  # workers told to stop (or killed), not yet waited for
 
 
+def _kill(proc: Any) -> None:
+    """Kill a worker and everything it started. A jailed worker is two processes
+    (:mod:`gradkata.jail`): the one the judge started, and below it the learner's
+    code, its PID namespace's init. The init is killed first: it is meant to die
+    with its parent, but learner code can undo that (prctl), and then only a
+    signal from outside ends it, and with it the namespace."""
+    from .runner import kill_tree
+
+    kill_tree(proc.pid)
+
+
 def reap(seconds: float = 2.0) -> None:
     """Wait for the workers that were stopped, killing any still running after ``seconds``."""
     end = time.monotonic() + seconds
@@ -766,7 +777,7 @@ def reap(seconds: float = 2.0) -> None:
         proc = _stopping.pop()
         proc.join(max(0.0, end - time.monotonic()))
         if proc.is_alive():
-            proc.kill()
+            _kill(proc)
             proc.join(1)
 
 
@@ -872,7 +883,7 @@ class Sandbox:
                     except OSError:
                         pass
                 if not stopped:
-                    proc.kill()
+                    _kill(proc)
                 _stopping.append(proc)
             finally:
                 self._conn.close()

@@ -264,3 +264,51 @@ def test_learner_code_holds_no_descriptor_but_the_pipe_to_its_judge(tmp_path):
         box.close()
     channels = [target for target in held if target != "/dev/null"]
     assert len(channels) == 1 and channels[0].startswith(("socket:", "pipe:")), held
+
+
+UNDOES_ITS_DEATH_SIGNAL = """
+import ctypes
+
+
+def spin(name):
+    libc = ctypes.CDLL(None)
+    libc.prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG: no signal when its parent ends
+    libc.prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME: to be found in /proc
+    while True:
+        pass
+"""
+
+
+@linux_namespaces
+def test_a_worker_stopped_mid_call_ends_even_if_it_undid_its_death_signal(tmp_path, monkeypatch):
+    """Learner code can tell the kernel not to end it with its parent; the judge ends
+    it all the same when it stops the worker (here: a call past its time)."""
+    from gradkata import sandbox
+
+    monkeypatch.delenv("GRADKATA_ISOLATION", raising=False)
+    (tmp_path / "m.py").write_text(UNDOES_ITS_DEATH_SIGNAL)
+    name = f"gk{uuid.uuid4().hex[:12]}"
+    box = sandbox.Sandbox(str(tmp_path), "m")
+    sandbox.set_deadline(time.monotonic() + 1.0, 1.0)
+    try:
+        with pytest.raises(sandbox.LearnerTimeout):
+            box.call("spin", (name,), {}, "running m.spin")
+    finally:
+        sandbox.set_deadline(None)
+        box.close()
+        sandbox.reap()
+    time.sleep(0.3)
+    left = [p.name for p in Path("/proc").iterdir() if p.name.isdigit()
+            and _running_as(p, name)]
+    assert left == [], "the learner's process outlived its worker"
+
+
+def _running_as(process: Path, name: str) -> bool:
+    """Whether ``process`` runs under the name ``name`` (an ended one, not yet
+    collected by its parent, does not run)."""
+    try:
+        stat = (process / "stat").read_text()
+    except OSError:
+        return False
+    comm, state = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2]
+    return comm == name and state not in "ZX"
