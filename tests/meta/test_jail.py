@@ -77,7 +77,9 @@ DRIVER = textwrap.dedent('''
     except OSError:
         pass
     report["processes_started"] = len(children)
-    # The worker is its namespace's init: a signal it sends itself is ignored.
+    # The worker is its namespace's init: a signal it sends itself is ignored where
+    # its disposition is the default (coverage, measuring this, installs a handler).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
     report["outlived_its_own_sigterm"] = True
     for pid in children:
