@@ -26,8 +26,8 @@ can undo that, so the sandbox kills K first when it stops a worker). Being init,
 K ignores the signals it sends itself (``os.kill(os.getpid(), ...)``, or from
 its own children): a crash (a segmentation fault) still ends it, and so does
 any signal from outside, the judge's included. (A third process, an init that
-only waits, would keep those signals working: it cost a fork, 5 ms a worker,
-30 ms a submission, about a tenth of class grading's time.)
+only waits, would keep those signals working: it cost a fork, 4-8 ms a worker,
+30-45 ms a submission, up to a tenth of class grading's time.)
 
 Isolation is on wherever the kernel allows it (Linux with unprivileged user
 namespaces, or root). ``GRADKATA_ISOLATION=processes`` turns it off (as on macOS
@@ -308,7 +308,7 @@ _status: Optional[Isolation] = None
 
 def _try() -> Optional[str]:
     """Build a jail in a fork of this process, and end it: None when that worked,
-    else why not. A fork, not a fresh interpreter: about 15 ms instead of 150."""
+    else why not. A fork, not a fresh interpreter: 20-30 ms instead of about 150."""
     errors_r, errors_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # W of a jail that is given nothing and ends at once
