@@ -40,7 +40,7 @@ from typing import Any, Dict, Generator, List, Literal, Optional, Tuple, Union, 
 
 import pytest
 
-from . import catalog, impl, jail, notebooks, recorded, sandbox, scoring
+from . import catalog, impl, jail, notebooks, recorded, runner, sandbox, scoring
 from . import reference as reference_module
 from .learner import LearnerModule
 from .output import OUTPUT_LIMIT
@@ -358,6 +358,7 @@ def pytest_collection(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None or _xdist_controller(session.config):
         return  # xdist's controller runs no tests: its workers start their own
+    runner.ensure_worker_server()
     paths = _collected_files(session.config)
     for name in catalog.NAMES:
         for test_file in catalog.test_files(state.rootdir / "tests", name):

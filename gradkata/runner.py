@@ -15,7 +15,9 @@ Nothing of one run reaches the next: each judge starts from the template, and
 its sandbox workers import the learner's modules anew. A forked judge's workers
 come from a worker server of its own, forked from a lean process that the
 template forked before it imported pytest (:func:`start_worker_template`): a
-worker holds numpy and the sandbox, nothing of the judge's.
+worker holds numpy and the sandbox, nothing of the judge's. Any other run of the
+suite forks its workers' server from itself as collection begins, before a test
+or the reference is imported (:func:`ensure_worker_server`).
 """
 
 from __future__ import annotations
@@ -372,6 +374,40 @@ def _start_worker_server() -> None:
         os.close(gone_r)
 
 
+# Has this process started collecting a suite (and so may hold its tests)?
+_collecting_began = False
+# Is multiprocessing's fork server, here, the worker server forked above (not a
+# judges' template)? Judges must not come from it (its forks start sessions).
+_serving_workers = False
+
+
+def ensure_worker_server() -> None:
+    """Make sure this process has a server to fork sandbox workers from, before the
+    suite's first worker starts (the plugin calls this as collection begins).
+
+    A judge forked from the template already has one. Any other run of the suite
+    (a learner's ``pytest``, a fresh judge, the Gradescope and PrairieLearn
+    graders) forks one from itself here, the first time only: no test module and
+    no reference has been imported yet, so the workers hold pytest, hypothesis,
+    numpy and gradkata, and nothing that grades them. A fork takes a few
+    milliseconds; multiprocessing's own fork server, a fresh interpreter importing
+    numpy, kept the first worker waiting 150 ms and more. Where this process has
+    collected a suite before (its tests are in memory), where fork is missing,
+    or where other threads run (a fork copies only the calling one),
+    multiprocessing starts that fresh server as before."""
+    global _collecting_began, _serving_workers
+    first, _collecting_began = not _collecting_began, True
+    if not can_fork():
+        return
+    from multiprocessing import forkserver
+
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    if getattr(server, "_forkserver_alive_fd", None) is None and first \
+            and threading.active_count() == 1:
+        _start_worker_server()
+        _serving_workers = True
+
+
 def _die_with(fd: int) -> None:
     os.read(fd, 1)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -380,9 +416,17 @@ def _die_with(fd: int) -> None:
 def _serve_workers(listener: int, alive_r: int, gone_w: int) -> None:
     """Be a worker server: multiprocessing's fork server loop on ``listener``, until
     ``alive_r`` reads end of file, holding ``gone_w`` open. Never returns."""
+    import faulthandler
     from multiprocessing import forkserver, util
 
     try:
+        # What a pytest process it was forked from had set up for itself goes:
+        # a fault handler writing to a file closed below, pytest's import hook,
+        # and output captured into files closed below.
+        faulthandler.disable()
+        sys.meta_path[:] = [f for f in sys.meta_path
+                            if not type(f).__module__.startswith("_pytest")]
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         ours = sorted({listener, alive_r, gone_w})
         os.closerange(3, ours[0])
         for low, high in zip(ours, ours[1:]):
@@ -491,8 +535,9 @@ def stop_template(seconds: float = 2.0) -> None:
     """Ask the judges' template (multiprocessing's fork server) to exit, wait for it
     a little, and tell multiprocessing it is gone, so that the next judge starts a
     new one. What does not exit in time is left to the caller to kill."""
-    global _template_kata
+    global _template_kata, _serving_workers
     _template_kata = None
+    _serving_workers = False
     try:
         from multiprocessing import forkserver
     except ImportError:  # Windows: no fork server was started
@@ -527,13 +572,10 @@ def judge_context(warm: bool = True) -> Any:
     once (``warm``, where fork exists), else a fresh interpreter each."""
     warm = warm and can_fork()
     if warm not in _contexts:
-        if warm:
-            context = multiprocessing.get_context(FORK_SERVER)
-            context.set_forkserver_preload(
-                ["gradkata._worker_template", *WARM_MODULES, "gradkata._judge_template"])
-        else:
-            context = multiprocessing.get_context("spawn")
-        _contexts[warm] = context
+        _contexts[warm] = multiprocessing.get_context(FORK_SERVER if warm else "spawn")
+    if warm:  # set each time: the sandbox sets its own for the same fork server
+        _contexts[warm].set_forkserver_preload(
+            ["gradkata._worker_template", *WARM_MODULES, "gradkata._judge_template"])
     return _contexts[warm]
 
 
@@ -543,8 +585,11 @@ class Judge:
     def __init__(self, task: Task, seconds: float, warm: bool = True) -> None:
         import socket
 
-        if warm and _template_kata is not None and Path(_template_kata) != Path(task.kata):
-            stop_template()  # warmed on another kata: the next start is a plain one
+        if warm and (_serving_workers or _template_kata is not None
+                     and Path(_template_kata) != Path(task.kata)):
+            # warmed on another kata, or this process's worker server (it ran a
+            # suite itself): the next start is a plain template
+            stop_template()
         context = judge_context(warm)
         forked = context.get_start_method() == FORK_SERVER
         ours, theirs = socket.socketpair()

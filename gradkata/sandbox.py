@@ -727,15 +727,16 @@ _context: Any = None
 
 def _mp_context() -> Any:
     """A clean way to start workers: a fork server that has imported numpy, this
-    module and gradkata.probes (and nothing of the judge's) where there is one."""
+    module and gradkata.probes (and nothing of the judge's) where there is one.
+    Its preload list is set again each time: multiprocessing keeps one list for
+    its one fork server, and a process that also starts judges sets another."""
     global _context
     if _context is None:
         methods = multiprocessing.get_all_start_methods()
-        if "forkserver" in methods:
-            _context = multiprocessing.get_context("forkserver")
-            _context.set_forkserver_preload(["numpy", "gradkata.probes", "gradkata.sandbox"])
-        else:
-            _context = multiprocessing.get_context("spawn")
+        _context = multiprocessing.get_context("forkserver" if "forkserver" in methods
+                                               else "spawn")
+    if _context.get_start_method() == "forkserver":
+        _context.set_forkserver_preload(["numpy", "gradkata.probes", "gradkata.sandbox"])
     return _context
 
 

@@ -330,6 +330,61 @@ def test_class_grading_workers_hold_no_pytest_and_a_judge_ends_with_its_worker_s
     assert rows["killer"]["score"] == "", rows["killer"]
 
 
+HOLDS_NO_TEST_OR_REFERENCE = """
+import gc, sys, types
+
+gc.unfreeze()  # what the process it was forked from set aside counts too
+_names = set(sys.modules) | {o.__name__ for o in gc.get_objects()
+                             if isinstance(o, types.ModuleType)}
+_held = {n for n in _names if n.startswith(("_gradkata_reference", "test_", "shared_checks"))}
+if _held:
+    raise ImportError(f"the worker holds the judge's {sorted(_held)}")
+
+"""
+
+RUNS_THE_SUITE_THREE_WAYS = """
+import json, sys
+import pytest
+from gradkata import runner
+
+kata, folder = sys.argv[1:3]
+args = ["-q", "-p", "no:cacheprovider", "--impl=" + folder, "tests/test_single_neuron.py"]
+seen = {}
+seen["first"] = int(pytest.main(args))
+seen["first forked its server"] = runner._serving_workers
+# A judge started by the same process is not forked from that worker server.
+run = runner.judge(runner.Task(kata, folder, None, paths=("tests/test_single_neuron.py",)),
+                   300, warm=True)
+seen["judge"] = [run.error, sorted({r.status.value for r in run.results})]
+runner.stop_template()
+# This process now holds the test modules: no fork of it serves workers.
+seen["second"] = int(pytest.main(args))
+seen["second forked its server"] = runner._serving_workers
+print(json.dumps(seen))
+"""
+
+
+def test_a_suite_run_in_process_forks_its_workers_server_before_any_test_is_imported(
+        tmp_path):
+    """A run of the suite outside class grading (a learner's pytest, a fresh judge,
+    the hosted graders) forks the server its workers come from from itself when
+    collection begins, once: a worker holds no test module and no reference. A
+    judge the same process starts afterwards does not come from that server, and
+    once the process holds the tests (it has run the suite), its workers come
+    from a fresh interpreter instead."""
+    folder = submission(tmp_path, "learner", with_y_hat(
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n",
+        header=HOLDS_NO_TEST_OR_REFERENCE))
+    env = {k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"}
+    proc = subprocess.run([sys.executable, "-c", RUNS_THE_SUITE_THREE_WAYS, str(ROOT),
+                           str(folder)], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen == {"first": 0, "first forked its server": True, "judge": ["", ["passed"]],
+                    "second": 0, "second forked its server": False}, (seen, proc.stdout[-3000:])
+
+
 def test_a_run_of_the_suite_loads_only_the_plugins_the_suite_needs(tmp_path, monkeypatch):
     """A judge's pytest loads gradkata's, pytest-timeout's and hypothesis's plugins by
     name and no other installed one (pytest-xdist, installed with the kata's dev
