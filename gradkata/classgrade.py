@@ -356,7 +356,7 @@ class _Running(Judge):
 
     def __init__(self, index: int, attempt: int, task: Task, seconds: float) -> None:
         super().__init__(task, seconds)
-        self.index, self.attempt = index, attempt
+        self.index, self.attempt, self.cpus = index, attempt, task.cpus
 
 
 def _outcome(data: Dict[str, Any]) -> Outcome:
@@ -367,12 +367,24 @@ def _outcome(data: Dict[str, Any]) -> Outcome:
 def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
                done: Optional[Callable[[int, Outcome], None]] = None) -> List[Outcome]:
     """Run one judge per task, at most ``jobs`` at once, each stopped after
-    ``seconds``; a failed one runs once more. Outcomes in the order of ``tasks``."""
+    ``seconds``; a failed one runs once more. Outcomes in the order of ``tasks``.
+
+    Each judge runs on one CPU, the one the fewest running judges use, and its
+    sandbox workers with it (:func:`gradkata.sandbox._worker_main`): a judge and
+    its worker take turns, and on two CPUs each woke the other across them, which
+    left a core idle a twentieth of a batch."""
     from multiprocessing.connection import wait
 
     pending: Deque[Tuple[int, int]] = deque((i, 1) for i in range(len(tasks)))
     running: List[_Running] = []
     outcomes: List[Optional[Outcome]] = [None] * len(tasks)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+    def placed(task: Task) -> Task:
+        if len(cpus) < 2:
+            return task
+        use = {cpu: sum(cpu in judge.cpus for judge in running) for cpu in cpus}
+        return task._replace(cpus=(min(cpus, key=lambda cpu: use[cpu]),))
 
     def finish(judge: _Running, outcome: Outcome) -> None:
         if outcome.status == GRADED:
@@ -389,7 +401,7 @@ def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
     while pending or running:
         while pending and len(running) < jobs:
             index, attempt = pending.popleft()
-            running.append(_Running(index, attempt, tasks[index], seconds))
+            running.append(_Running(index, attempt, placed(tasks[index]), seconds))
         now = time.monotonic()
         wait([x for j in running for x in (j.process.sentinel, j.channel)],
              timeout=max(0.0, min(j.deadline for j in running) - now))

@@ -290,12 +290,18 @@ class Task(NamedTuple):
     paths: Tuple[str, ...] = ()  # the test files, relative to kata; none: all of tests/
     cache_bytecode: bool = False  # keep the compiled tests and reference in the kata
     inifile: Optional[str] = None  # pytest's configuration file; None: the kata's pyproject.toml
+    # The CPUs the judge, and so its sandbox workers, run on; none: any. Class
+    # grading gives each of its judges a CPU of its own (see classgrade.run_judges).
+    cpus: Tuple[int, ...] = ()
 
 
 def _judge(channel: Any, task: Task, forked: bool) -> None:
     """A judge's whole life: run the suite once, send the results, exit."""
     if hasattr(os, "setsid"):
         os.setsid()  # a signal to this judge's process group reaches no other process
+    if task.cpus and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):  # a CPU taken away meanwhile: any will do
+            os.sched_setaffinity(0, task.cpus)
     silence_std_fds()
     # No .pyc (possibly stale) in a learner's folder: the sandbox's workers write none.
     sys.dont_write_bytecode = True

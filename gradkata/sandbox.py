@@ -26,6 +26,7 @@ folder and before the learner's module is imported.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import importlib.util
@@ -599,9 +600,21 @@ def _close_all_but(keep: int) -> None:
                 pass  # the listing's own descriptor, already closed
 
 
+def _cpus() -> Optional[List[int]]:
+    """The CPUs this process may run on (None where the OS does not say)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
 def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
-                 jailed: bool = False) -> None:
-    """The worker: import the learner's module, then answer calls until Stop."""
+                 jailed: bool = False, cpus: Optional[List[int]] = None) -> None:
+    """The worker: import the learner's module, then answer calls until Stop.
+
+    It runs on the CPUs its judge runs on (``cpus``): every call is a synchronous
+    exchange, and a judge and a worker on different CPUs each woke the other across
+    them (class grading gives each judge one CPU: :func:`gradkata.classgrade.run_judges`)."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)
     # Nothing inherited from the fork server (its alive pipe, the resource tracker's
     # pipe, ...) reaches learner code: only the pipe to the judge stays open.
     _close_all_but(conn.fileno())
@@ -811,7 +824,8 @@ class Sandbox:
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_worker_main,
-            args=(child, self.folder, self.module, MEMORY_HEADROOM, jail.status().jailed),
+            args=(child, self.folder, self.module, MEMORY_HEADROOM, jail.status().jailed,
+                  _cpus()),
             daemon=True,
         )
         # multiprocessing runs the judge's __main__ (pytest's or gradkata's

@@ -385,6 +385,43 @@ def test_a_suite_run_in_process_forks_its_workers_server_before_any_test_is_impo
                     "second": 0, "second forked its server": False}, (seen, proc.stdout[-3000:])
 
 
+REPORTS_ITS_CPUS = """
+import os
+_cpus = sorted(os.sched_getaffinity(0))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="a judge is given a CPU of its own only where there are two or more")
+def test_class_grading_runs_each_judge_and_its_workers_on_one_cpu(tmp_path):
+    """A worker runs on the one CPU class grading gave its judge (their exchanges are
+    synchronous: on two CPUs each would wake the other across them). Two judges at
+    once get different CPUs."""
+    from gradkata import classgrade, runner
+
+    folders = [submission(tmp_path, name, with_y_hat(
+        "    raise ValueError(f'worker on CPUs {_cpus}')\n", header=REPORTS_ITS_CPUS))
+        for name in ("a", "b", "c")]
+    tasks = [runner.Task(str(ROOT), str(f), None, paths=("tests/test_single_neuron.py",))
+             for f in folders]
+    runner.start_template(ROOT)
+    try:
+        outcomes = classgrade.run_judges(tasks, jobs=2, seconds=300)
+    finally:
+        runner.stop_template()
+    seen = []
+    for outcome in outcomes:
+        assert outcome.status == classgrade.GRADED, outcome.status
+        said = "ValueError: worker on CPUs "
+        found = {m.split(said)[1].split("]")[0] + "]"
+                 for m in (r.message for r in outcome.results) if said in m}
+        assert len(found) == 1, found  # every test's worker: the same single CPU
+        cpus = json.loads(found.pop())
+        assert len(cpus) == 1, cpus
+        seen.append(cpus[0])
+    assert seen[0] != seen[1], seen  # the first two ran at once, on two CPUs
+
+
 def test_a_run_of_the_suite_loads_only_the_plugins_the_suite_needs(tmp_path, monkeypatch):
     """A judge's pytest loads gradkata's, pytest-timeout's and hypothesis's plugins by
     name and no other installed one (pytest-xdist, installed with the kata's dev
