@@ -5,7 +5,10 @@ Copies solutions/ into 40 submission folders in a temporary folder, times
 whole command (start-up included) and prints submissions per second; then
 times one plain ``pytest --impl solutions -q -p no:cacheprovider`` of the
 same suite, also as a whole command, for comparison. Checks that every
-submission was graded with full marks.
+submission was graded with full marks. Also prints the CPU time the batch took
+(its processes' user + system seconds, per submission) and, on Linux, how the
+machine's CPUs spent the batch (busy, idle, and stolen by the hypervisor of a
+virtual machine): a rate alone moves with the machine, those say why.
 
 Target: at least 4 correct submissions per second on 2 cores (issue 13's bar),
 each graded by its own fresh judge process.
@@ -26,7 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 4.0  # submissions per second
@@ -44,6 +47,28 @@ def run(command: List[str], label: str) -> float:
     return seconds
 
 
+def children_cpu() -> float:
+    """User + system seconds of the finished child processes (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine_times() -> Optional[List[int]]:
+    """The machine's CPU time so far, from /proc/stat (Linux): busy, idle, stolen."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle, waiting for I/O
+    stolen = fields[7] if len(fields) > 7 else 0
+    return [sum(fields[:8]) - idle - stolen, idle, stolen]
+
+
 def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=40)
@@ -59,8 +84,12 @@ def main(argv: Sequence[str] = ()) -> int:
                             ignore=shutil.ignore_patterns("__pycache__"))
             folders.append(str(folder))
         table = Path(tmp) / "grades.csv"
+        machine_before = machine_times()
+        cpu_before = children_cpu()
         grade = run([sys.executable, "-m", "gradkata", "grade", *folders, "--csv", str(table),
                      "--jobs", str(options.jobs)], "gradkata grade")
+        cpu = children_cpu() - cpu_before
+        machine_after = machine_times()
         rows = list(csv.DictReader(table.open()))
         wrong = [r["submission"] for r in rows
                  if r["status"] != "graded" or r["score"] != r["max_score"]]
@@ -74,6 +103,13 @@ def main(argv: Sequence[str] = ()) -> int:
     print(f"gradkata grade: {options.submissions} submissions with --jobs {options.jobs} "
           f"in {grade:.1f} s: {rate:.2f} submissions per second "
           f"({grade / options.submissions:.2f} s each)")
+    print(f"the batch's CPU time: {cpu:.1f} s ({cpu / options.submissions * 1000:.0f} ms "
+          "a submission, user + system, every process of the batch)")
+    if machine_before is not None and machine_after is not None:
+        spent = [after - before for before, after in zip(machine_before, machine_after)]
+        total = sum(spent) or 1
+        print("the machine's CPUs meanwhile: busy {:.0f} %, idle {:.0f} %, stolen by the "
+              "hypervisor {:.0f} %".format(*(100 * x / total for x in spent)))
     print(f"one plain pytest --impl solutions run: {single:.2f} s")
     print(f"target at least {TARGET:g} per second: {'met' if met else 'NOT met'}")
     return 1 if options.strict and not met else 0
