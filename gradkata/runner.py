@@ -401,9 +401,10 @@ def ensure_worker_server() -> None:
     numpy and gradkata, and nothing that grades them. A fork takes a few
     milliseconds; multiprocessing's own fork server, a fresh interpreter importing
     numpy, kept the first worker waiting 150 ms and more. Where this process has
-    collected a suite before (its tests are in memory), where fork is missing,
-    or where other threads run (a fork copies only the calling one),
-    multiprocessing starts that fresh server as before."""
+    collected a suite before (its tests are in memory), where pytest has already
+    imported a conftest.py (a kata's own helpers, perhaps private ones), where
+    fork is missing, or where other threads run (a fork copies only the calling
+    one), multiprocessing starts that fresh server as before."""
     global _collecting_began, _serving_workers
     first, _collecting_began = not _collecting_began, True
     if not can_fork():
@@ -412,9 +413,15 @@ def ensure_worker_server() -> None:
 
     server: Any = forkserver._forkserver  # type: ignore[attr-defined]
     if getattr(server, "_forkserver_alive_fd", None) is None and first \
-            and threading.active_count() == 1:
+            and threading.active_count() == 1 and not _conftest_loaded():
         _start_worker_server()
         _serving_workers = True
+
+
+def _conftest_loaded() -> bool:
+    """Whether a conftest.py has been imported in this process."""
+    return any(os.path.basename(getattr(module, "__file__", None) or "") == "conftest.py"
+               for module in list(sys.modules.values()))
 
 
 def _die_with(fd: int) -> None:

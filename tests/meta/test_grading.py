@@ -337,6 +337,8 @@ gc.unfreeze()  # what the process it was forked from set aside counts too
 _names = set(sys.modules) | {o.__name__ for o in gc.get_objects()
                              if isinstance(o, types.ModuleType)}
 _held = {n for n in _names if n.startswith(("_gradkata_reference", "test_", "shared_checks"))}
+_held |= {o.__file__ for o in gc.get_objects() if isinstance(o, types.ModuleType)
+          and (getattr(o, "__file__", None) or "").endswith("conftest.py")}
 if _held:
     raise ImportError(f"the worker holds the judge's {sorted(_held)}")
 
@@ -420,6 +422,28 @@ def test_class_grading_runs_each_judge_and_its_workers_on_one_cpu(tmp_path):
         assert len(cpus) == 1, cpus
         seen.append(cpus[0])
     assert seen[0] != seen[1], seen  # the first two ran at once, on two CPUs
+
+
+def test_a_kata_with_a_conftest_gets_its_workers_from_a_fresh_server(tmp_path):
+    """pytest imports a kata's conftest.py before collection (its helpers may be
+    private): a run that has one does not fork its workers' server from itself,
+    so no worker holds it."""
+    kata = tmp_path / "kata"
+    kata.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", kata)
+    shutil.copytree(ROOT / "solutions", kata / "solutions",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", kata / "tests",
+                    ignore=shutil.ignore_patterns("__pycache__", "meta"))
+    (kata / "tests" / "conftest.py").write_text("PRIVATE_HELPER = 'in the judge only'\n")
+    folder = submission(tmp_path, "learner", with_y_hat(
+        "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n",
+        header=HOLDS_NO_TEST_OR_REFERENCE))
+    env = {k: v for k, v in os.environ.items() if k != "GRADKATA_IMPL"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           f"--impl={folder}", "tests/test_single_neuron.py"],
+                          cwd=kata, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
 
 
 def test_a_run_of_the_suite_loads_only_the_plugins_the_suite_needs(tmp_path, monkeypatch):
