@@ -44,6 +44,17 @@ def submission(tmp_path: Path, name: str, single_neuron: str = None) -> Path:
     return folder
 
 
+def kata_copy(folder: Path) -> Path:
+    """``folder``, made a copy of the kata: its configuration, reference and graded tests."""
+    folder.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    shutil.copytree(ROOT / "solutions", folder / "solutions",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", folder / "tests",
+                    ignore=shutil.ignore_patterns("__pycache__", "meta"))
+    return folder
+
+
 def with_y_hat(body: str, header: str = "") -> str:
     """The reference single_neuron.py with y_hat's body replaced by ``body``."""
     source = (ROOT / "solutions" / "single_neuron.py").read_text()
@@ -428,13 +439,7 @@ def test_a_kata_with_a_conftest_gets_its_workers_from_a_fresh_server(tmp_path):
     """pytest imports a kata's conftest.py before collection (its helpers may be
     private): a run that has one does not fork its workers' server from itself,
     so no worker holds it."""
-    kata = tmp_path / "kata"
-    kata.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", kata)
-    shutil.copytree(ROOT / "solutions", kata / "solutions",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "tests", kata / "tests",
-                    ignore=shutil.ignore_patterns("__pycache__", "meta"))
+    kata = kata_copy(tmp_path / "kata")
     (kata / "tests" / "conftest.py").write_text("PRIVATE_HELPER = 'in the judge only'\n")
     folder = submission(tmp_path, "learner", with_y_hat(
         "    return float(x_1 * w[0] + x_2 * w[1] + w[2])\n",
@@ -476,13 +481,7 @@ def test_a_template_warmed_on_one_kata_forks_no_judge_for_another(tmp_path):
     plain template is started for it."""
     from gradkata import classgrade, runner
 
-    other = tmp_path / "other"
-    other.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", other)
-    shutil.copytree(ROOT / "solutions", other / "solutions",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "tests", other / "tests",
-                    ignore=shutil.ignore_patterns("__pycache__", "meta"))
+    other = kata_copy(tmp_path / "other")
     runner.start_template(ROOT)
     try:
         [end] = classgrade.run_judges([runner.Task(str(other), str(ROOT / "solutions"), None)],
