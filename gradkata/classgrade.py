@@ -378,7 +378,7 @@ def run_judges(tasks: Sequence[Task], *, jobs: int, seconds: float,
     pending: Deque[Tuple[int, int]] = deque((i, 1) for i in range(len(tasks)))
     running: List[_Running] = []
     outcomes: List[Optional[Outcome]] = [None] * len(tasks)
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    cpus = runner.own_cpus()
 
     def placed(task: Task) -> Task:
         if len(cpus) < 2:

@@ -266,6 +266,19 @@ def warm_up(kata: Optional[str] = None) -> None:
             sys.dont_write_bytecode = saved
 
 
+def own_cpus() -> List[int]:
+    """The CPUs this process may run on (none where the OS does not say)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def run_on(cpus: Sequence[int]) -> None:
+    """Run this process on ``cpus`` from now on (none: leave it as it is). Where the
+    OS cannot, or a CPU was taken away meanwhile, any CPU will do."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)
+
+
 def silence_std_fds() -> None:
     """Point file descriptors 0, 1 and 2 at /dev/null, so that nothing this process
     starts holds the terminal or the pipes of whoever started it."""
@@ -302,9 +315,7 @@ def _judge(channel: Any, task: Task, forked: bool) -> None:
     """A judge's whole life: run the suite once, send the results, exit."""
     if hasattr(os, "setsid"):
         os.setsid()  # a signal to this judge's process group reaches no other process
-    if task.cpus and hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError):  # a CPU taken away meanwhile: any will do
-            os.sched_setaffinity(0, task.cpus)
+    run_on(task.cpus)
     silence_std_fds()
     # No .pyc (possibly stale) in a learner's folder: the sandbox's workers write none.
     sys.dont_write_bytecode = True

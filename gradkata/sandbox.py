@@ -26,7 +26,6 @@ folder and before the learner's module is imported.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import ctypes
 import importlib.util
@@ -39,11 +38,11 @@ import sys
 import time
 import traceback
 import types
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Type
 
 import numpy as np
 
-from . import jail
+from . import jail, runner
 from .output import OUTPUT_LIMIT, cut
 from .probes import Probe
 
@@ -600,21 +599,14 @@ def _close_all_but(keep: int) -> None:
                 pass  # the listing's own descriptor, already closed
 
 
-def _cpus() -> Optional[List[int]]:
-    """The CPUs this process may run on (None where the OS does not say)."""
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-
-
 def _worker_main(conn: Any, folder: str, module: str, memory_headroom: int,
-                 jailed: bool = False, cpus: Optional[List[int]] = None) -> None:
+                 jailed: bool = False, cpus: Sequence[int] = ()) -> None:
     """The worker: import the learner's module, then answer calls until Stop.
 
     It runs on the CPUs its judge runs on (``cpus``): every call is a synchronous
     exchange, and a judge and a worker on different CPUs each woke the other across
     them (class grading gives each judge one CPU: :func:`gradkata.classgrade.run_judges`)."""
-    if cpus and hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, cpus)
+    runner.run_on(cpus)
     # Nothing inherited from the fork server (its alive pipe, the resource tracker's
     # pipe, ...) reaches learner code: only the pipe to the judge stays open.
     _close_all_but(conn.fileno())
@@ -779,9 +771,7 @@ def _kill(proc: Any) -> None:
     code, its PID namespace's init. The init is killed first: it is meant to die
     with its parent, but learner code can undo that (prctl), and then only a
     signal from outside ends it, and with it the namespace."""
-    from .runner import kill_tree
-
-    kill_tree(proc.pid)
+    runner.kill_tree(proc.pid)
 
 
 def reap(seconds: float = 2.0) -> None:
@@ -825,7 +815,7 @@ class Sandbox:
         proc = ctx.Process(
             target=_worker_main,
             args=(child, self.folder, self.module, MEMORY_HEADROOM, jail.status().jailed,
-                  _cpus()),
+                  runner.own_cpus()),
             daemon=True,
         )
         # multiprocessing runs the judge's __main__ (pytest's or gradkata's
