@@ -304,12 +304,24 @@ os.kill(os.getppid(), signal.SIGKILL)
 """
 
 
-HOLDS_NOTHING_OF_THE_JUDGE = """
+HOLDS_NO_TEST_OR_REFERENCE = """
 import gc, sys, types
 
-_held = {"_pytest", "hypothesis", "shared_checks", "test_single_neuron"} & set(sys.modules)
-_held |= {o.__name__ for o in gc.get_objects() if isinstance(o, types.ModuleType)
-          and o.__name__.startswith(("_gradkata_reference", "test_"))}
+gc.unfreeze()  # what the process it was forked from set aside counts too
+_names = set(sys.modules) | {o.__name__ for o in gc.get_objects()
+                             if isinstance(o, types.ModuleType)}
+_held = {n for n in _names if n.startswith(("_gradkata_reference", "test_", "shared_checks"))}
+_held |= {o.__file__ for o in gc.get_objects() if isinstance(o, types.ModuleType)
+          and (getattr(o, "__file__", None) or "").endswith("conftest.py")}
+if _held:
+    raise ImportError(f"the worker holds the judge's {sorted(_held)}")
+
+"""
+
+# What class grading's workers must not hold either: they come from a process
+# forked before pytest was imported.
+HOLDS_NOTHING_OF_THE_JUDGE = HOLDS_NO_TEST_OR_REFERENCE + """
+_held = {"_pytest", "hypothesis"} & set(sys.modules)
 if _held:
     raise ImportError(f"the worker holds the judge's {sorted(_held)}")
 
@@ -340,20 +352,6 @@ def test_class_grading_workers_hold_no_pytest_and_a_judge_ends_with_its_worker_s
     assert rows["killer"]["status"] == "error: the judge was killed (SIGKILL)", rows["killer"]
     assert rows["killer"]["score"] == "", rows["killer"]
 
-
-HOLDS_NO_TEST_OR_REFERENCE = """
-import gc, sys, types
-
-gc.unfreeze()  # what the process it was forked from set aside counts too
-_names = set(sys.modules) | {o.__name__ for o in gc.get_objects()
-                             if isinstance(o, types.ModuleType)}
-_held = {n for n in _names if n.startswith(("_gradkata_reference", "test_", "shared_checks"))}
-_held |= {o.__file__ for o in gc.get_objects() if isinstance(o, types.ModuleType)
-          and (getattr(o, "__file__", None) or "").endswith("conftest.py")}
-if _held:
-    raise ImportError(f"the worker holds the judge's {sorted(_held)}")
-
-"""
 
 RUNS_THE_SUITE_THREE_WAYS = """
 import json, sys
